@@ -1,0 +1,3 @@
+"""
+aelyst-async: the async-first Python SDK for the Aelyst messaging API.
+"""

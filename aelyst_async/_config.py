@@ -1,0 +1,148 @@
+"""
+Configuration values: `Timeout` and `RetryPolicy`.
+
+Both are frozen attrs classes, validated on construction, so a bad option fails at once with
+a message naming the value, and a value can be shared between clients and calls.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from ._exceptions import InvalidArgumentError
+
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout"]
+
+DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+NEVER_RETRY_STATUSES: frozenset[int] = frozenset({400, 401, 403, 404})
+
+
+def _positive_or_none(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(
+            f"{type(instance).__name__}.{attribute.name} must be a positive number of seconds "
+            f"or None, not {value!r}"
+        )
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise InvalidArgumentError(
+            f"{type(instance).__name__}.{attribute.name} must be a number >= 0, not {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """
+    How long one call may take.
+
+    Args:
+        connect: Seconds to open a connection (per attempt).
+        read: Seconds to wait for each chunk of the response (per attempt).
+        total: Seconds for the whole call: every attempt, backoff sleep and rate-limiter wait
+            together. `None` lets retries go on as long as the retry policy allows.
+
+    A bare number given where a `Timeout` is expected sets `total` and keeps the other defaults.
+
+    Example:
+        ```python
+        AelystClient(timeout=Timeout(connect=5, read=20, total=60))
+        ```
+    """
+
+    connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
+    read: float | None = attrs.field(default=30.0, validator=_positive_or_none)
+    total: float | None = attrs.field(default=120.0, validator=_positive_or_none)
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | None) -> Timeout:
+        """
+        Turn a user's `timeout=` argument into a `Timeout`.
+
+        Raises:
+            InvalidArgumentError: When the value is neither a `Timeout` nor a positive number.
+        """
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidArgumentError(f"timeout must be a Timeout or a number of seconds, not {value!r}")
+        return cls(total=float(value))
+
+
+def _statuses(value: object) -> frozenset[int]:
+    return frozenset(value)  # type: ignore[call-overload]
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """
+    When and how a failed request is tried again.
+
+    Only idempotent reads are sent by this SDK, so connection errors, timeouts and the
+    statuses in `retry_statuses` are retried; 400, 401, 403 and 404 never are.
+
+    Args:
+        max_attempts: Attempts in all, the first included (1 disables retries).
+        retry_statuses: HTTP statuses that are retried.
+        backoff_base: Seconds of the first backoff; each retry doubles it.
+        backoff_cap: The longest backoff, in seconds.
+        jitter: Full jitter: sleep a uniform random time in `[0, backoff]`.
+        max_retry_after: The longest `Retry-After` the SDK waits out; a longer one raises
+            `RateLimitError` (carrying `retry_after`) instead of sleeping.
+        retry_decode_errors: Retry a 2xx whose body is cut or not JSON (safe for reads).
+
+    Example:
+        ```python
+        AelystClient(retry=RetryPolicy(max_attempts=8, backoff_cap=30))
+        ```
+    """
+
+    max_attempts: int = attrs.field(default=5)
+    retry_statuses: frozenset[int] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=_statuses)
+    backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
+    backoff_cap: float = attrs.field(default=20.0, validator=_non_negative)
+    jitter: bool = True
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    retry_decode_errors: bool = True
+
+    @max_attempts.validator
+    def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}")
+
+    @retry_statuses.validator
+    def _check_statuses(self, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]) -> None:
+        forbidden = sorted(value & NEVER_RETRY_STATUSES)
+        if forbidden:
+            raise InvalidArgumentError(
+                f"RetryPolicy.retry_statuses may not contain {forbidden}: those are never retried"
+            )
+        bad = sorted(repr(s) for s in value if not isinstance(s, int) or not 100 <= s <= 599)
+        if bad:
+            raise InvalidArgumentError(f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}")
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """
+        A policy that never retries.
+        """
+        return cls(max_attempts=1)
+
+    def backoff(self, retry_number: int, random: float) -> float:
+        """
+        Seconds to wait before retry number `retry_number` (1 for the first retry).
+
+        Args:
+            retry_number: 1 for the first retry, 2 for the second, ...
+            random: A number in `[0, 1)`; with `jitter` the wait is `random * backoff`.
+        """
+        exponent = min(retry_number - 1, 62)
+        ceiling = min(self.backoff_cap, self.backoff_base * (2**exponent))
+        return ceiling * random if self.jitter else ceiling

@@ -1,0 +1,175 @@
+"""
+The pure protocol core: requests in, classified responses out, no I/O.
+
+Rules:
+
+1. Nothing here awaits, sleeps or touches a socket; every function is a plain function of its
+   arguments, tested without a server.
+2. Requests are only ever built on the client's own `base_url`. A `next` link is read for
+   its `cursorId` and `limit` and nothing else: its scheme, host and path are ignored, so the
+   token cannot follow a link to another host.
+3. Header parsing never raises: a header that cannot be read is treated as absent.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Mapping
+
+import attrs
+import orjson
+import yarl
+
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from ._models import RateLimit
+
+__all__ = [
+    "LIST_MESSAGES_ROUTE",
+    "Response",
+    "error_for_response",
+    "parse_rate_limit",
+    "parse_retry_after",
+]
+
+LIST_MESSAGES_ROUTE = "GET /contact/{identifier}/message/list"
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """
+    A complete HTTP response, body read, connection released.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str = ""
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    return number
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """
+    Read a `Retry-After` header as seconds from now.
+
+    Args:
+        value: The header: seconds (integer or decimal) or an HTTP date.
+        now: The current wall-clock time, in Unix seconds, for the date form.
+
+    Returns:
+        Seconds to wait (0 for a date in the past), or `None` when absent or unreadable.
+    """
+    seconds = _number(value)
+    if seconds is not None or value is None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _integer(value: str | None) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
+    """
+    Read the rate-limit headers of a response.
+
+    Args:
+        headers: Response headers (case-insensitive mapping, as aiohttp gives them).
+        now: The current wall-clock time, in Unix seconds.
+    """
+    return RateLimit(
+        limit=_integer(headers.get("X-RateLimit-Limit")),
+        remaining=_integer(headers.get("X-RateLimit-Remaining")),
+        retry_after=parse_retry_after(headers.get("Retry-After"), now=now),
+    )
+
+
+_ERROR_BY_STATUS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def _error_fields(body: bytes) -> tuple[int | str | None, str | None]:
+    """
+    Read `code` and `message` from an error body, defensively: either may be of any type,
+    and the body may not be JSON at all.
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    code = data.get("code")
+    if not isinstance(code, (int, str)) or isinstance(code, bool):
+        code = None
+    message = data.get("message")
+    if message is not None and not isinstance(message, str):
+        message = orjson.dumps(message).decode()
+    return code, message
+
+
+def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusError | None:
+    """
+    Classify a response: `None` for a 2xx, else the typed error to raise.
+    """
+    status = response.status
+    if 200 <= status < 300:
+        return None
+    code, api_message = _error_fields(response.body)
+    cls = _ERROR_BY_STATUS.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    text = f"HTTP {status}"
+    if api_message:
+        text += f": {api_message}"
+    if code is not None and code != status:
+        text += f" (code {code})"
+    common = {
+        "status": status,
+        "code": code,
+        "api_message": api_message,
+        "headers": response.headers,
+        "body": response.body,
+        "rate_limit": rate_limit,
+        "url": response.url,
+    }
+    if cls is RateLimitError:
+        if rate_limit.retry_after is not None:
+            text += f"; retry after {rate_limit.retry_after:g}s"
+        return RateLimitError(text, retry_after=rate_limit.retry_after, **common)  # type: ignore[arg-type]
+    return cls(text, **common)  # type: ignore[arg-type]
+
+
+def _unused(url: yarl.URL) -> None:  # placeholder removed when request building lands
+    return None

@@ -1,0 +1,3 @@
+"""
+Test tools shipped with the SDK: a fake Aelyst server and a fake clock.
+"""
