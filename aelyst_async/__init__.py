@@ -1,3 +1,96 @@
 """
 aelyst-async: the async-first Python SDK for the Aelyst messaging API.
+
+Example:
+    ```python
+    from aelyst_async import AelystClient
+
+    async with AelystClient() as client:  # token from $AELYST_TOKEN
+        async for message in client.messages.list("email:abdc@gmail.com", limit=50):
+            print(message.message_id, message.traffic, message.message)
+    ```
 """
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._client import DEFAULT_BASE_URL, AelystClient, Messages
+from ._clock import Clock, SystemClock
+from ._config import RetryPolicy, Timeout
+from ._exceptions import (
+    AelystError,
+    APIConnectionError,
+    APIError,
+    APIResponseDecodeError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    InvalidArgumentError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from ._identifiers import Identifier
+from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from ._models import (
+    DeliveryStatus,
+    Message,
+    MessageStatus,
+    MessageTag,
+    Page,
+    Pagination,
+    RateLimit,
+    Sender,
+    TextMessage,
+    Traffic,
+    UnknownMessage,
+)
+from ._pagination import MessagePager
+
+try:
+    __version__ = version("aelyst-async")
+except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseDecodeError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AelystClient",
+    "AelystError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BucketState",
+    "Clock",
+    "DEFAULT_BASE_URL",
+    "DeliveryStatus",
+    "Identifier",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "Message",
+    "MessagePager",
+    "MessageStatus",
+    "MessageTag",
+    "Messages",
+    "NotFoundError",
+    "Page",
+    "Pagination",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimiter",
+    "RetryPolicy",
+    "Sender",
+    "SystemClock",
+    "TextMessage",
+    "Timeout",
+    "TokenBucketLimiter",
+    "Traffic",
+    "UnknownMessage",
+    "__version__",
+]

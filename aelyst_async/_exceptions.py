@@ -235,7 +235,6 @@ class RateLimitError(APIStatusError):
         rate_limit: RateLimit | None = None,
         url: str | None = None,
         retry_after: float | None = None,
-        retry_at: _dt.datetime | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -248,9 +247,16 @@ class RateLimitError(APIStatusError):
             url=url,
         )
         self.retry_after = retry_after
-        if retry_at is None and retry_after is not None:
-            retry_at = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=retry_after)
-        self.retry_at = retry_at
+        self._received_at = _dt.datetime.now(_dt.timezone.utc)
+
+    @property
+    def retry_at(self) -> _dt.datetime | None:
+        """
+        When to retry, as an aware UTC datetime, or `None` when the server did not say.
+        """
+        if self.retry_after is None:
+            return None
+        return self._received_at + _dt.timedelta(seconds=self.retry_after)
 
 
 class InternalServerError(APIStatusError):

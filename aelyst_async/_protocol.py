@@ -23,6 +23,8 @@ import yarl
 
 from ._exceptions import (
     APIStatusError,
+    InvalidArgumentError,
+    PaginationError,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
@@ -30,12 +32,18 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from ._identifiers import Identifier
 from ._models import RateLimit
 
 __all__ = [
     "LIST_MESSAGES_ROUTE",
     "Response",
+    "check_base_url",
+    "check_limit",
+    "cursor_from_link",
     "error_for_response",
+    "limit_from_link",
+    "list_messages_url",
     "parse_rate_limit",
     "parse_retry_after",
 ]
@@ -155,21 +163,113 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
         text += f": {api_message}"
     if code is not None and code != status:
         text += f" (code {code})"
-    common = {
-        "status": status,
-        "code": code,
-        "api_message": api_message,
-        "headers": response.headers,
-        "body": response.body,
-        "rate_limit": rate_limit,
-        "url": response.url,
-    }
-    if cls is RateLimitError:
-        if rate_limit.retry_after is not None:
-            text += f"; retry after {rate_limit.retry_after:g}s"
-        return RateLimitError(text, retry_after=rate_limit.retry_after, **common)  # type: ignore[arg-type]
-    return cls(text, **common)  # type: ignore[arg-type]
+    if cls is RateLimitError and rate_limit.retry_after is not None:
+        text += f"; retry after {rate_limit.retry_after:g}s"
+    error = cls(
+        text,
+        status=status,
+        code=code,
+        api_message=api_message,
+        headers=response.headers,
+        body=response.body,
+        rate_limit=rate_limit,
+        url=response.url,
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = rate_limit.retry_after
+    return error
 
 
-def _unused(url: yarl.URL) -> None:  # placeholder removed when request building lands
+MAX_LIMIT = 50
+
+
+def check_limit(limit: object, *, name: str = "limit") -> int | None:
+    """
+    Validate a page size: `None` (the server's default) or an integer from 1 to 50.
+
+    Raises:
+        InvalidArgumentError: Naming the value, when it is anything else.
+    """
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidArgumentError(f"{name} must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+    return limit
+
+
+def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
+    """
+    Validate the API's base URL and drop a trailing slash.
+
+    Raises:
+        InvalidArgumentError: When it is not an absolute http(s) URL without query, fragment
+            or credentials.
+    """
+    try:
+        url = yarl.URL(base_url)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"base_url {base_url!r} is not a URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidArgumentError(f"base_url {str(base_url)!r} must be an absolute http(s) URL")
+    if url.query_string or url.fragment or url.user or url.password:
+        raise InvalidArgumentError(
+            f"base_url {str(url.with_user(None))!r} may not carry a query, a fragment or credentials"
+        )
+    return url.with_path(url.path.rstrip("/"))
+
+
+def list_messages_url(
+    base_url: yarl.URL, identifier: Identifier, *, limit: int | None, cursor: str | None
+) -> yarl.URL:
+    """
+    The URL of one page of a contact's messages, always on `base_url`.
+    """
+    path = f"{base_url.raw_path.rstrip('/')}/contact/{identifier.path_segment}/message/list"
+    query: dict[str, str] = {}
+    if limit is not None:
+        query["limit"] = str(limit)
+    if cursor is not None:
+        query["cursorId"] = cursor
+    return base_url.with_path(path, encoded=True).with_query(query)
+
+
+def _link_query(link: str) -> Mapping[str, str]:
+    # The reference page's links keep the literal text "{identifier}" and point at another
+    # host: only the query is read, so neither matters.
+    _, _, query = link.partition("?")
+    query, _, _ = query.partition("#")
+    return yarl.URL.build(query_string=query, encoded=True).query if query else {}
+
+
+def cursor_from_link(link: str | None, *, required: bool = False) -> str | None:
+    """
+    Read the `cursorId` of a pagination link.
+
+    Args:
+        link: The link, absolute or relative, or `None`/empty for "no page".
+        required: Raise when a non-empty link has no cursor (a `next` link must have one).
+
+    Raises:
+        PaginationError: When `required` and the link carries no `cursorId`.
+    """
+    if not link:
+        return None
+    cursor = _link_query(link).get("cursorId")
+    if cursor:
+        return cursor
+    if required:
+        raise PaginationError(f"the next link {link!r} carries no cursorId", cursor=None)
     return None
+
+
+def limit_from_link(link: str | None) -> int | None:
+    """
+    Read the `limit` of a pagination link, or `None` when absent or out of range.
+    """
+    if not link:
+        return None
+    raw = _link_query(link).get("limit", "")
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    limit = int(raw)
+    return limit if 1 <= limit <= MAX_LIMIT else None

@@ -1,0 +1,300 @@
+"""
+`AelystClient`: configuration, the session it owns, and the `messages` resource.
+
+Rules:
+
+1. The token lives in one private `_Secret`; no repr, log line or error message shows it,
+   and it is only ever sent to the configured base URL (requests are built on it alone).
+2. One rate limiter is shared by every task of a client, keyed by endpoint (route template)
+   and by a fingerprint of the token, never by the token itself.
+3. A client owns the aiohttp session it created and closes it; a session passed in is
+   borrowed and left open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+from collections.abc import Hashable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+import yarl
+
+from ._clock import Clock, SystemClock
+from ._config import RetryPolicy, Timeout
+from ._converter import decode_page
+from ._exceptions import AelystError, InvalidArgumentError
+from ._identifiers import Identifier, coerce_identifier
+from ._limiter import RateLimiter, TokenBucketLimiter
+from ._models import Page
+from ._pagination import MessagePager
+from ._protocol import (
+    LIST_MESSAGES_ROUTE,
+    Response,
+    check_base_url,
+    check_limit,
+    list_messages_url,
+)
+from ._retry import call_with_retries
+from ._transport import AiohttpTransport
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["DEFAULT_BASE_URL", "AelystClient", "Messages"]
+
+DEFAULT_BASE_URL: Final = "https://api.aelyst.ai/v1"
+TOKEN_ENV: Final = "AELYST_TOKEN"
+BASE_URL_ENV: Final = "AELYST_BASE_URL"
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+"""The default of `rate_limiter=`: a `TokenBucketLimiter` of the client's own."""
+
+
+def _user_agent() -> str:
+    try:
+        sdk = version("aelyst-async")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        sdk = "0+unknown"
+    return f"aelyst-async/{sdk} python/{platform.python_version()} {sys.platform}"
+
+
+class _Secret:
+    """
+    A string that does not show itself.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return "_Secret('***')"
+
+    __str__ = __repr__
+
+
+def _check_max_items(max_items: object) -> int | None:
+    if max_items is None:
+        return None
+    if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0:
+        raise InvalidArgumentError(f"max_items must be an integer >= 0 or None, not {max_items!r}")
+    return max_items
+
+
+def _check_cursor(cursor_id: object) -> str | None:
+    if cursor_id is None:
+        return None
+    if isinstance(cursor_id, bool) or not isinstance(cursor_id, (str, int)) or cursor_id == "":
+        raise InvalidArgumentError(f"cursor_id must be a non-empty str or None, not {cursor_id!r}")
+    return str(cursor_id)
+
+
+def _check_retry(retry: object) -> RetryPolicy | None:
+    if retry is None or isinstance(retry, RetryPolicy):
+        return retry
+    raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
+
+
+class Messages:
+    """
+    The messages of contacts: `client.messages`.
+    """
+
+    def __init__(self, client: AelystClient) -> None:
+        self._client = client
+
+    def list(
+        self,
+        identifier: Identifier | str,
+        *,
+        limit: int | None = None,
+        cursor_id: str | None = None,
+        max_items: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> MessagePager:
+        """
+        List a contact's messages, across all pages.
+
+        Returns at once; nothing is sent until the pager is iterated.
+
+        Args:
+            identifier: `id:123`, `email:x@y.z`, `phone:+60121233112`, or an `Identifier`.
+            limit: Page size, 1 to 50 (`None`: the server's default).
+            cursor_id: Resume from this cursor (a `next_cursor`, or an error's `resume_cursor`).
+            max_items: Stop after this many messages.
+            retry: The retry policy of this call (default: the client's).
+            timeout: The timeout of each page request (default: the client's).
+
+        Returns:
+            A `MessagePager`: `async for` yields `Message`s; `.pages()` yields `Page`s.
+
+        Raises:
+            InvalidArgumentError: At once, for an invalid identifier, limit, cursor or option.
+
+        Example:
+            ```python
+            async for message in client.messages.list("email:abdc@gmail.com", limit=50):
+                print(message.message_id, message.traffic)
+            ```
+        """
+        contact = coerce_identifier(identifier)
+        checked_limit = check_limit(limit)
+        cursor = _check_cursor(cursor_id)
+        most = _check_max_items(max_items)
+        policy = _check_retry(retry)
+        call_timeout = None if timeout is None else Timeout.coerce(timeout)
+
+        async def fetch(contact: Identifier, limit: int | None, cursor: str | None) -> Page:
+            return await self._client._fetch_page(
+                contact, limit=limit, cursor=cursor, retry=policy, timeout=call_timeout
+            )
+
+        return MessagePager(fetch, contact, limit=checked_limit, cursor_id=cursor, max_items=most)
+
+
+class AelystClient:
+    """
+    The Aelyst API client.
+
+    Args:
+        token: The API token; defaults to `$AELYST_TOKEN`.
+        base_url: The API's base URL; defaults to `$AELYST_BASE_URL`, then
+            `https://api.aelyst.ai/v1`.
+        timeout: A `Timeout`, or seconds for the whole of each call.
+        retry: The `RetryPolicy` of every call (default: `RetryPolicy()`).
+        rate_limiter: The limiter shared by every request of this client: by default a
+            `TokenBucketLimiter` of its own; pass one to share a quota between clients, or
+            `None` to turn pacing off.
+        session: An `aiohttp.ClientSession` to borrow; it is not closed by the client.
+        clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
+
+    Raises:
+        InvalidArgumentError: When no token is given nor set, or an option is invalid.
+
+    Example:
+        ```python
+        async with AelystClient() as client:  # token from $AELYST_TOKEN
+            async for message in client.messages.list("id:123"):
+                print(message.message_id)
+        ```
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | yarl.URL | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None | _Default = DEFAULT,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if token is None:
+            token = os.environ.get(TOKEN_ENV)
+        if not token or not isinstance(token, str):
+            raise InvalidArgumentError(
+                f"no API token: pass AelystClient(token=...) or set ${TOKEN_ENV}"
+            )
+        if token != token.strip() or any(ord(c) < 32 for c in token):
+            raise InvalidArgumentError("the API token contains whitespace or control characters")
+        self._token = _Secret(token)
+        self._base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        self._timeout = Timeout.coerce(timeout)
+        self._retry = _check_retry(retry) or RetryPolicy()
+        self._clock: Clock = clock or SystemClock()
+        if isinstance(rate_limiter, _Default):
+            rate_limiter = TokenBucketLimiter(clock=self._clock)
+        self._limiter = rate_limiter
+        self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
+        self._transport = AiohttpTransport(session)
+        self._headers: Mapping[str, str] = {
+            "Accept": "application/json",
+            "User-Agent": _user_agent(),
+        }
+        self._closed = False
+        self.messages = Messages(self)
+
+    @property
+    def base_url(self) -> yarl.URL:
+        """
+        The base URL every request is built on.
+        """
+        return self._base_url
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """
+        The limiter shared by this client's requests, or `None`.
+        """
+        return self._limiter
+
+    def __repr__(self) -> str:
+        return f"AelystClient(base_url={str(self._base_url)!r})"
+
+    async def __aenter__(self) -> AelystClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """
+        Close the session the client created (a borrowed one stays open).
+        """
+        self._closed = True
+        await self._transport.aclose()
+
+    async def _fetch_page(
+        self,
+        identifier: Identifier,
+        *,
+        limit: int | None,
+        cursor: str | None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | None = None,
+    ) -> Page:
+        if self._closed:
+            raise AelystError("the client is closed")
+        url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
+        attempt_timeout = timeout or self._timeout
+
+        async def send(remaining: float | None) -> Response:
+            # The token is only ever put into a request built on the base URL.
+            headers = {**self._headers, "Authorization": f"Bearer {self._token.reveal()}"}
+            return await self._transport.get(url, headers, timeout=attempt_timeout, remaining=remaining)
+
+        return await call_with_retries(
+            send,
+            decode_page,
+            policy=retry or self._retry,
+            limiter=self._limiter,
+            key=self._limiter_key,
+            clock=self._clock,
+            total=attempt_timeout.total,
+            description=f"GET {self._base_url.path}/contact/{{identifier}}/message/list",
+        )

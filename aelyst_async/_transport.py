@@ -1,0 +1,106 @@
+"""
+The transport: the only module of the SDK that imports aiohttp.
+
+Rules:
+
+1. A request is sent, its body read in full and the connection released before `send`
+   returns: no response object ever outlives the call, so breaking out of a loop or
+   cancelling a task leaves nothing open.
+2. Redirects are not followed: the token goes to the configured base URL and nowhere else.
+3. Every transport fault becomes `APIConnectionError` or `APITimeoutError`; their messages
+   carry the URL (which holds no secret), never a request header, and no aiohttp error that
+   holds the request's headers is chained to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+import yarl
+
+from ._config import Timeout
+from ._exceptions import APIConnectionError, APITimeoutError
+from ._protocol import Response
+
+__all__ = ["AiohttpTransport"]
+
+
+def _client_timeout(timeout: Timeout, remaining: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=remaining, sock_connect=timeout.connect, sock_read=timeout.read
+    )
+
+
+class AiohttpTransport:
+    """
+    Sends GET requests through one `aiohttp.ClientSession`.
+
+    Args:
+        session: A session to borrow (it is never closed here), or `None` to create and own one.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+        self._session = session
+        self._owns_session = session is None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            # Created lazily: aiohttp wants a running loop.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def get(
+        self,
+        url: yarl.URL,
+        headers: Mapping[str, str],
+        *,
+        timeout: Timeout,
+        remaining: float | None,
+    ) -> Response:
+        """
+        Send one GET and return the whole response.
+
+        Args:
+            url: The URL, already encoded.
+            headers: Request headers (the token among them).
+            timeout: Connect and read timeouts of this attempt.
+            remaining: Seconds left of the whole call, or `None`.
+
+        Raises:
+            APITimeoutError: When the attempt ran out of time.
+            APIConnectionError: When no complete response arrived.
+        """
+        session = self._get_session()
+        where = str(url)
+        try:
+            async with session.get(
+                url,
+                headers=headers,
+                allow_redirects=False,
+                timeout=_client_timeout(timeout, remaining),
+            ) as response:
+                body = await response.read()
+                return Response(status=response.status, headers=response.headers, body=body, url=where)
+        except asyncio.TimeoutError as exc:  # aiohttp's timeouts subclass it
+            raise APITimeoutError(f"timed out: GET {where}", url=where) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise APIConnectionError(f"the response body was cut off: GET {where}", url=where) from exc
+        except aiohttp.ClientResponseError as exc:
+            # Its request_info holds the request headers, token included: do not chain it.
+            reason = type(exc).__name__
+            raise APIConnectionError(f"invalid response ({reason}): GET {where}", url=where) from None
+        except aiohttp.ClientError as exc:
+            reason = type(exc).__name__
+            raise APIConnectionError(f"connection failed ({reason}): GET {where}", url=where) from exc
+
+    async def aclose(self) -> None:
+        """
+        Close the session if this transport created it.
+        """
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()

@@ -1,0 +1,198 @@
+"""
+Decoding: the reference page's example, forward compatibility, and malformed bodies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aelyst_async import (
+    APIResponseDecodeError,
+    DeliveryStatus,
+    Message,
+    MessageStatus,
+    MessageTag,
+    Page,
+    Pagination,
+    RateLimit,
+    Sender,
+    TextMessage,
+    Traffic,
+    UnknownMessage,
+)
+from aelyst_async._converter import converter, decode_messages, decode_page
+from aelyst_async._protocol import Response
+
+SEED_EXAMPLE: dict[str, Any] = {
+    "items": [
+        {
+            "messageId": 1262965213,
+            "channelMessageId": 123,
+            "contactId": 123,
+            "channelId": 123,
+            "traffic": "outgoing",
+            "message": {"type": "text", "text": "Message text", "messageTag": "ACCOUNT_UPDATE"},
+            "status": [{"value": "pending", "timestamp": 1662965213, "message": "Failed reason"}],
+            "sender": {"source": "user", "userId": 123456789, "teamId": 123456789},
+        }
+    ],
+    "pagination": {
+        "next": "https://api.aelyst.ai/contact/{identifier}/message/list?limit=10&cursorId=10",
+        "previous": "https://api.aelyst.ai/contact/{identifier}/message/list?limit=10&cursorId=-10",
+    },
+}
+
+
+def _decode(body: object, status: int = 200) -> Page:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return decode_page(Response(status=status, headers={}, body=raw, url="u"), RateLimit(limit=10))
+
+
+def test_the_reference_example_decodes() -> None:
+    """The reference page's example becomes the documented models."""
+    expected = Page(
+        items=(
+            Message(
+                message_id=1262965213,
+                channel_message_id=123,
+                contact_id=123,
+                channel_id=123,
+                traffic=Traffic.OUTGOING,
+                message=TextMessage(text="Message text", message_tag=MessageTag.ACCOUNT_UPDATE),
+                status=(MessageStatus(value=DeliveryStatus.PENDING, timestamp=1662965213, message="Failed reason"),),
+                sender=Sender(source="user", user_id="123456789", team_id="123456789"),
+            ),
+        ),
+        next_cursor="10",
+        previous_cursor="-10",
+        pagination=Pagination(next=SEED_EXAMPLE["pagination"]["next"], previous=SEED_EXAMPLE["pagination"]["previous"]),
+        rate_limit=RateLimit(limit=10),
+    )
+    assert expected == _decode(SEED_EXAMPLE)
+
+
+def _message(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"messageId": 1, "contactId": 2, "channelId": 3, "traffic": "incoming"}
+    base.update(changes)
+    return base
+
+
+def test_a_message_of_an_unknown_type_keeps_its_type_and_raw_fields() -> None:
+    """A body of a type other than text decodes to UnknownMessage with every raw field."""
+    body = {"type": "image", "url": "https://cdn/x.png", "caption": "hi"}
+    [message] = decode_messages([_message(message=body)])
+    assert UnknownMessage(type="image", raw=body) == message.message
+    assert body == message.message.raw  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        pytest.param({"traffic": "internal"}, "traffic", "internal", id="new-traffic"),
+        pytest.param({"status": [{"value": "played", "timestamp": 1}]}, "status", (MessageStatus(value="played", timestamp=1),), id="new-status"),
+        pytest.param({"message": {"type": "text", "text": "t", "messageTag": "HUMAN_AGENT"}}, "message", TextMessage(text="t", message_tag="HUMAN_AGENT"), id="new-tag"),
+        pytest.param({"channelMessageId": "wamid.HBg"}, "channel_message_id", "wamid.HBg", id="channel-message-id-string"),
+        pytest.param({"channelMessageId": 77}, "channel_message_id", 77, id="channel-message-id-int"),
+        pytest.param({"sender": {"source": "workflow", "userId": "u1", "workflowId": 9}}, "sender", Sender(source="workflow", user_id="u1"), id="sender-string-ids-extra-field"),
+        pytest.param({"brandNewField": {"x": 1}}, "message", None, id="unknown-field-ignored"),
+    ],
+)
+def test_forward_compatible_values_are_kept(changes: dict[str, Any], field: str, expected: object) -> None:
+    """Values the SDK does not know are kept as they arrived, never rejected."""
+    [message] = decode_messages([_message(**changes)])
+    assert expected == getattr(message, field)
+
+
+def test_known_enum_values_are_members_and_strings() -> None:
+    """A known traffic is the enum member and compares equal to its string."""
+    [message] = decode_messages([_message(traffic="incoming")])
+    assert message.traffic is Traffic.INCOMING
+    assert "incoming" == message.traffic
+
+
+def test_status_timestamps_are_available_as_aware_datetimes() -> None:
+    """MessageStatus.at is the timestamp as an aware UTC datetime."""
+    status = MessageStatus(value="sent", timestamp=1662965213)
+    assert dt.datetime(2022, 9, 12, 6, 46, 53, tzinfo=dt.timezone.utc) == status.at
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b"<html>Bad gateway</html>", "not JSON", id="not-json"),
+        pytest.param(b'{"items": [], "pagination": {"ne', "not JSON", id="cut-json"),
+        pytest.param({"pagination": {}}, "lacks", id="no-items"),
+        pytest.param({"items": []}, "lacks", id="no-pagination"),
+        pytest.param([1, 2], "lacks", id="not-an-object"),
+        pytest.param({"items": {}, "pagination": {}}, "shape", id="items-not-a-list"),
+        pytest.param({"items": [{"messageId": 1}], "pagination": {}}, "shape", id="message-missing-fields"),
+        pytest.param({"items": [_message(messageId="x")], "pagination": {}}, "shape", id="message-id-not-int"),
+        pytest.param({"items": [], "pagination": {"next": 5}}, "shape", id="next-not-a-string"),
+        pytest.param({"items": [_message(message={"text": "no type"})], "pagination": {}}, "shape", id="body-without-type"),
+    ],
+)
+def test_malformed_bodies_raise_a_typed_error_with_status_and_excerpt(body: object, reason: str) -> None:
+    """A body that is not the documented shape raises APIResponseDecodeError with status and excerpt."""
+    with pytest.raises(APIResponseDecodeError, match=reason) as info:
+        _decode(body, status=200)
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    assert (200, raw.decode()[:200]) == (info.value.status, info.value.body)
+
+
+@pytest.mark.parametrize(
+    ("pagination", "next_cursor"),
+    [
+        pytest.param({"next": "", "previous": ""}, None, id="empty-string"),
+        pytest.param({"next": None, "previous": None}, None, id="null"),
+        pytest.param({}, None, id="missing"),
+        pytest.param({"next": "/v1/x?cursorId=5"}, "5", id="relative"),
+    ],
+)
+def test_the_last_page_is_the_one_whose_next_is_empty_null_or_missing(
+    pagination: dict[str, Any], next_cursor: str | None
+) -> None:
+    """An empty, null or missing next means no next page."""
+    assert next_cursor == _decode({"items": [], "pagination": pagination}).next_cursor
+
+
+wire_messages = st.fixed_dictionaries(
+    {
+        "messageId": st.integers(min_value=1, max_value=2**53),
+        "contactId": st.integers(min_value=1),
+        "channelId": st.integers(min_value=1),
+        "traffic": st.sampled_from(["incoming", "outgoing", "internal"]),
+    },
+    optional={
+        "channelMessageId": st.one_of(st.text(), st.integers()),
+        "message": st.one_of(
+            st.fixed_dictionaries(
+                {"type": st.just("text"), "text": st.text()},
+                optional={"messageTag": st.sampled_from(["ACCOUNT_UPDATE", "HUMAN_AGENT"])},
+            ),
+            st.fixed_dictionaries({"type": st.sampled_from(["image", "file"]), "url": st.text()}),
+        ),
+        "status": st.lists(
+            st.fixed_dictionaries(
+                {"value": st.sampled_from(["sent", "read", "played"]), "timestamp": st.integers(min_value=0, max_value=2**40)},
+                optional={"message": st.text()},
+            ),
+            min_size=1,
+        ),
+        "sender": st.fixed_dictionaries(
+            {}, optional={"source": st.text(), "userId": st.text(), "teamId": st.text()}
+        ),
+    },
+)
+
+
+@given(wire_messages)
+def test_wire_messages_round_trip_through_the_converter(wire: dict[str, Any]) -> None:
+    """Decoding then encoding a message gives back the wire dict (the export relies on it)."""
+    [message] = decode_messages([wire])
+    assert wire == converter.unstructure(message)
