@@ -13,7 +13,8 @@ Example:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._client import DEFAULT_BASE_URL, AelystClient, Messages
+from ._bulk import FailureResult, MessageStream, PageResult
+from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._exceptions import (
@@ -65,19 +66,23 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BucketState",
+    "ClientStats",
     "Clock",
     "DEFAULT_BASE_URL",
     "DeliveryStatus",
+    "FailureResult",
     "Identifier",
     "InternalServerError",
     "InvalidArgumentError",
     "Message",
     "MessagePager",
     "MessageStatus",
+    "MessageStream",
     "MessageTag",
     "Messages",
     "NotFoundError",
     "Page",
+    "PageResult",
     "Pagination",
     "PaginationError",
     "PermissionDeniedError",

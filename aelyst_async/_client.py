@@ -17,13 +17,15 @@ import hashlib
 import os
 import platform
 import sys
-from collections.abc import Hashable, Mapping
+from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
+import attrs
 import yarl
 
+from ._bulk import MessageStream, check_concurrency
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._converter import decode_page
@@ -31,7 +33,7 @@ from ._exceptions import AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
-from ._pagination import MessagePager
+from ._pagination import FetchPage, MessagePager
 from ._protocol import (
     LIST_MESSAGES_ROUTE,
     Response,
@@ -45,7 +47,7 @@ from ._transport import AiohttpTransport
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["DEFAULT_BASE_URL", "AelystClient", "Messages"]
+__all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
 
 DEFAULT_BASE_URL: Final = "https://api.aelyst.ai/v1"
 TOKEN_ENV: Final = "AELYST_TOKEN"
@@ -113,6 +115,22 @@ def _check_retry(retry: object) -> RetryPolicy | None:
     raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
 
 
+@attrs.define(kw_only=True)
+class ClientStats:
+    """
+    Counters of what a client sent, for progress displays and summaries.
+
+    Attributes:
+        requests: HTTP requests sent, retries included.
+        retries: Requests that were retries of an earlier attempt.
+        rate_limited: 429 answers received.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
 class Messages:
     """
     The messages of contacts: `client.messages`.
@@ -120,6 +138,21 @@ class Messages:
 
     def __init__(self, client: AelystClient) -> None:
         self._client = client
+
+    def _fetcher(self, retry: RetryPolicy | None, timeout: Timeout | float | None) -> FetchPage:
+        """
+        The page fetcher of one call, its options validated now.
+        """
+        policy = _check_retry(retry)
+        call_timeout = None if timeout is None else Timeout.coerce(timeout)
+        client = self._client
+
+        async def fetch(contact: Identifier, limit: int | None, cursor: str | None) -> Page:
+            return await client._fetch_page(
+                contact, limit=limit, cursor=cursor, retry=policy, timeout=call_timeout
+            )
+
+        return fetch
 
     def list(
         self,
@@ -160,15 +193,62 @@ class Messages:
         checked_limit = check_limit(limit)
         cursor = _check_cursor(cursor_id)
         most = _check_max_items(max_items)
-        policy = _check_retry(retry)
-        call_timeout = None if timeout is None else Timeout.coerce(timeout)
-
-        async def fetch(contact: Identifier, limit: int | None, cursor: str | None) -> Page:
-            return await self._client._fetch_page(
-                contact, limit=limit, cursor=cursor, retry=policy, timeout=call_timeout
-            )
-
+        fetch = self._fetcher(retry, timeout)
         return MessagePager(fetch, contact, limit=checked_limit, cursor_id=cursor, max_items=most)
+
+    def list_many(
+        self,
+        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
+        *,
+        concurrency: int = 8,
+        limit: int | None = 50,
+        cursors: Mapping[str, str] | None = None,
+        fail_fast: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> MessageStream:
+        """
+        List the messages of many contacts at once, as fast as the rate limit allows.
+
+        Returns at once; the work starts when the stream is iterated.
+
+        Args:
+            identifiers: Any iterable or async iterable of identifiers, read lazily.
+            concurrency: Contacts listed at once (requests in flight at most).
+            limit: Page size, 1 to 50.
+            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped.
+            fail_fast: Raise the first failure out of the loop instead of yielding it.
+            retry: The retry policy of every request (default: the client's).
+            timeout: The timeout of every request (default: the client's).
+
+        Returns:
+            A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order.
+
+        Raises:
+            InvalidArgumentError: At once, for an invalid option.
+
+        Example:
+            ```python
+            async with client.messages.list_many(["id:1", "id:2"], concurrency=16) as stream:
+                async for result in stream:
+                    if isinstance(result, PageResult):
+                        print(result.identifier, len(result.page.items))
+            ```
+        """
+        checked_limit = check_limit(limit)
+        workers = check_concurrency(concurrency)
+        if cursors is not None and not isinstance(cursors, Mapping):
+            raise InvalidArgumentError(
+                f"cursors must be a mapping of identifier to cursor, not {cursors!r}"
+            )
+        return MessageStream(
+            self._fetcher(retry, timeout),
+            identifiers,
+            concurrency=workers,
+            limit=checked_limit,
+            cursors=cursors,
+            fail_fast=bool(fail_fast),
+        )
 
 
 class AelystClient:
@@ -232,6 +312,7 @@ class AelystClient:
             "User-Agent": _user_agent(),
         }
         self._closed = False
+        self.stats = ClientStats()
         self.messages = Messages(self)
 
     @property
@@ -283,10 +364,20 @@ class AelystClient:
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
 
+        attempts = 0
+
         async def send(remaining: float | None) -> Response:
+            nonlocal attempts
+            attempts += 1
+            self.stats.requests += 1
+            self.stats.retries += attempts > 1
             # The token is only ever put into a request built on the base URL.
             headers = {**self._headers, "Authorization": f"Bearer {self._token.reveal()}"}
-            return await self._transport.get(url, headers, timeout=attempt_timeout, remaining=remaining)
+            response = await self._transport.get(
+                url, headers, timeout=attempt_timeout, remaining=remaining
+            )
+            self.stats.rate_limited += response.status == 429
+            return response
 
         return await call_with_retries(
             send,

@@ -1,0 +1,263 @@
+"""
+Many contacts at once: `client.messages.list_many(...)`.
+
+Rules:
+
+1. Lazy input: identifiers are pulled from the (async) iterable one at a time, only when a
+   worker is free; a million-line input is never materialised.
+2. Bounded: `concurrency` workers, each with at most one request in flight, and a queue of
+   at most `buffer` finished results. A slow consumer blocks the workers, which then send
+   nothing: memory stays flat whatever the number of contacts and messages.
+3. Every contact ends in exactly one of: its last `PageResult` (`resume_cursor is None`) or
+   one `FailureResult` carrying where to resume. A failed contact never stops the others,
+   unless `fail_fast`.
+4. Closing the stream (`aclose()`, leaving `async with`, or dropping it after `break`)
+   cancels every worker: no task and no request outlives it.
+5. All workers share the client's rate limiter and retry policy: pacing is per client, not
+   per contact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Final
+
+import attrs
+
+from ._exceptions import AelystError, InvalidArgumentError
+from ._identifiers import Identifier, coerce_identifier
+from ._models import Page
+from ._pagination import FetchPage, MessagePager
+
+__all__ = ["FailureResult", "MessageStream", "PageResult"]
+
+
+@attrs.frozen(kw_only=True)
+class PageResult:
+    """
+    One page of one contact, fetched by `list_many`.
+
+    Attributes:
+        identifier: The contact, in its string form.
+        page: The page.
+        resume_cursor: The cursor that resumes right after this page, or `None` once the
+            contact is complete.
+    """
+
+    identifier: str
+    page: Page
+    resume_cursor: str | None
+
+    @property
+    def done(self) -> bool:
+        """
+        Whether this was the contact's last page.
+        """
+        return self.resume_cursor is None
+
+
+@attrs.frozen(kw_only=True)
+class FailureResult:
+    """
+    A contact that failed for good (after the retries): the others go on.
+
+    Attributes:
+        identifier: The contact, in its string form (as given, when it was malformed).
+        error: Why: `NotFoundError` for an unknown contact, `InvalidArgumentError` for a
+            malformed identifier, or the error that ended the retries.
+        resume_cursor: Where to resume this contact (`None`: from the start).
+    """
+
+    identifier: str
+    error: AelystError
+    resume_cursor: str | None
+
+
+BulkResult = PageResult | FailureResult
+
+
+@attrs.frozen
+class _Raise:
+    error: BaseException
+
+
+_DONE: Final = object()
+_EXHAUSTED: Final = object()
+
+
+def check_concurrency(concurrency: object) -> int:
+    """
+    Validate `concurrency`: an integer from 1 to 1000.
+
+    Raises:
+        InvalidArgumentError: Naming the value.
+    """
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= 1000
+    ):
+        raise InvalidArgumentError(
+            f"concurrency must be an integer from 1 to 1000, not {concurrency!r}"
+        )
+    return concurrency
+
+
+class MessageStream:
+    """
+    The pages of many contacts, in completion order: what `list_many` returns.
+
+    Use it with `async for`; wrap it in `async with` (or call `aclose()`) to stop the
+    workers deterministically when leaving early.
+
+    Example:
+        ```python
+        async with client.messages.list_many(identifiers, concurrency=16) as stream:
+            async for result in stream:
+                if isinstance(result, FailureResult):
+                    print("failed", result.identifier, result.error)
+                else:
+                    save(result.identifier, result.page.items)
+        ```
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
+        *,
+        concurrency: int,
+        limit: int | None,
+        cursors: Mapping[str, str] | None,
+        fail_fast: bool,
+        buffer: int | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._sync_source: Iterator[Identifier | str] | None = None
+        self._async_source: AsyncIterator[Identifier | str] | None = None
+        if isinstance(identifiers, AsyncIterable):
+            self._async_source = aiter(identifiers)
+        elif isinstance(identifiers, (str, Identifier)):
+            raise InvalidArgumentError(
+                f"list_many takes an iterable of identifiers, not one identifier: {str(identifiers)!r}"
+            )
+        elif isinstance(identifiers, Iterable):
+            self._sync_source = iter(identifiers)
+        else:
+            raise InvalidArgumentError(f"identifiers must be an iterable, not {identifiers!r}")
+        self._concurrency = concurrency
+        self._limit = limit
+        self._cursors: Mapping[str, str] = dict(cursors or {})
+        self._fail_fast = fail_fast
+        self._buffer = buffer or concurrency
+        self._queue: asyncio.Queue[object] | None = None
+        self._source_lock: asyncio.Lock | None = None
+        self._exhausted = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._running = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MessageStream(concurrency={self._concurrency}, limit={self._limit})"
+
+    def __aiter__(self) -> MessageStream:
+        return self
+
+    async def __aenter__(self) -> MessageStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _start(self) -> asyncio.Queue[object]:
+        self._queue = asyncio.Queue(maxsize=self._buffer)
+        self._source_lock = asyncio.Lock()
+        self._running = self._concurrency
+        self._workers = [
+            asyncio.create_task(self._worker(self._queue)) for _ in range(self._concurrency)
+        ]
+        return self._queue
+
+    async def __anext__(self) -> PageResult | FailureResult:
+        if self._closed:
+            raise StopAsyncIteration
+        queue = self._queue or self._start()
+        item = await queue.get()
+        if isinstance(item, (PageResult, FailureResult)):
+            return item
+        await self.aclose()
+        if isinstance(item, _Raise):
+            raise item.error
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """
+        Stop: cancel every worker and wait until they are gone.
+        """
+        self._closed = True
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def __del__(self) -> None:
+        # Dropped after `break` without `aclose()`: cancelling needs no await.
+        for task in self._workers:
+            task.cancel()
+
+    async def _next_identifier(self) -> object:
+        assert self._source_lock is not None
+        async with self._source_lock:
+            if self._exhausted:
+                return _EXHAUSTED
+            try:
+                if self._async_source is not None:
+                    return await anext(self._async_source)
+                assert self._sync_source is not None
+                return next(self._sync_source)
+            except (StopIteration, StopAsyncIteration):
+                self._exhausted = True
+                return _EXHAUSTED
+
+    async def _worker(self, queue: asyncio.Queue[object]) -> None:
+        try:
+            while (raw := await self._next_identifier()) is not _EXHAUSTED:
+                failure = await self._run_contact(queue, raw)
+                if failure is not None:
+                    await queue.put(_Raise(failure.error) if self._fail_fast else failure)
+        except Exception as error:  # a bug, or the caller's iterable failing: surface it
+            await queue.put(_Raise(error))
+            return
+        self._running -= 1
+        if self._running == 0:
+            await queue.put(_DONE)
+
+    async def _run_contact(self, queue: asyncio.Queue[object], raw: object) -> FailureResult | None:
+        try:
+            identifier = coerce_identifier(raw)  # type: ignore[arg-type]  # validated here
+        except InvalidArgumentError as error:
+            return FailureResult(identifier=str(raw), error=error, resume_cursor=None)
+        key = str(identifier)
+        pager = MessagePager(
+            self._fetch,
+            identifier,
+            limit=self._limit,
+            cursor_id=self._cursors.get(key),
+            max_items=None,
+        )
+        try:
+            async for page in pager.pages():
+                await queue.put(
+                    PageResult(identifier=key, page=page, resume_cursor=page.next_cursor)
+                )
+        except AelystError as error:
+            return FailureResult(identifier=key, error=error, resume_cursor=error.resume_cursor)
+        return None

@@ -1,0 +1,327 @@
+"""
+Faults the fake server injects: failed statuses, rate limits, slow, dropped and broken answers.
+
+Rules:
+
+1. A `FaultPlan` decides; the server applies. `FaultPlan.decide` is a plain function of the
+   plan's state and the request's target (path and query, as sent), so it is tested without
+   a socket.
+2. Scripted faults (`next`) hit the next requests in arrival order, before anything else.
+3. Fraction faults (`fraction`) are deterministic under concurrency: whether the n-th request
+   for a target is faulted, and with which fault, depends only on (seed, target, n), never on
+   how requests of different targets interleave.
+4. No target is fraction-faulted more than `MAX_CONSECUTIVE_FAULTS` times in a row: the next
+   request for it is answered, so a client that retries always gets through.
+5. The server applies a fault only to an authenticated request that the rate limiter let
+   through: a wrong token still gets its 401, and a faulted request has used a token.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import http
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import orjson
+
+from .._exceptions import InvalidArgumentError
+
+__all__ = ["MAX_CONSECUTIVE_FAULTS", "Fault", "FaultKind", "FaultPlan", "InjectedFault"]
+
+FaultKind = Literal["status", "rate_limited", "slow", "drop", "truncate", "not_json", "cut_json"]
+
+MAX_CONSECUTIVE_FAULTS = 3
+
+_GATEWAY_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+_MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
+    b"<body><h1>We'll be right back.</h1></body></html>"
+)
+_API_MESSAGES: Mapping[int, str] = {500: "Unexpected error occurred"}
+
+
+def _seconds(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+@attrs.frozen(kw_only=True)
+class Fault:
+    """
+    One way of answering a request badly. Build one with the class methods.
+
+    Attributes:
+        kind: What the server does (see the class methods).
+        code: The HTTP status of a `status` fault.
+        body: The body of a `status` fault.
+        content_type: The content type of that body.
+        retry_after: The `Retry-After` of a `rate_limited` fault, in seconds.
+        limit: The `X-RateLimit-Limit` of a `rate_limited` fault when the server has no
+            rate limiter of its own (otherwise the limiter's is sent).
+        delay: The real seconds a `slow` fault waits before answering.
+    """
+
+    kind: FaultKind
+    code: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    retry_after: float = 0.0
+    limit: int = 10
+    delay: float = 0.0
+
+    @classmethod
+    def status(
+        cls,
+        code: int,
+        body: bytes | str | Mapping[str, Any] | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> Fault:
+        """
+        Answer with an error status instead of the page.
+
+        Args:
+            code: An HTTP status from 400 to 599.
+            body: The body: bytes or text as is, a mapping as JSON. By default the API's
+                `{"code": ..., "message": ...}`, except 502, which answers with a gateway's
+                HTML page.
+            content_type: The body's content type; by default JSON, or HTML for the 502 page.
+
+        Returns:
+            The fault.
+        """
+        if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
+            raise InvalidArgumentError(f"Fault.status needs an HTTP error status, not {code!r}")
+        html = body is None and code == 502
+        if body is None:
+            message = _API_MESSAGES.get(code, http.HTTPStatus(code).phrase)
+            body = _GATEWAY_PAGE if html else {"code": code, "message": message}
+        raw = (
+            body
+            if isinstance(body, bytes)
+            else body.encode()
+            if isinstance(body, str)
+            else orjson.dumps(body)
+        )
+        return cls(
+            kind="status",
+            code=code,
+            body=raw,
+            content_type=content_type or ("text/html" if html else "application/json"),
+        )
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1.0, *, limit: int = 10) -> Fault:
+        """
+        Answer 429 `{"code":429,"message":"Too Many Requests"}` with `Retry-After` and
+        rate-limit headers (`X-RateLimit-Remaining: 0`).
+
+        Args:
+            retry_after: Seconds the client is told to wait.
+            limit: `X-RateLimit-Limit` when the server has no rate limiter of its own.
+
+        Returns:
+            The fault.
+        """
+        return cls(
+            kind="rate_limited",
+            code=429,
+            retry_after=_seconds("retry_after", retry_after),
+            limit=limit,
+        )
+
+    @classmethod
+    def slow(cls, delay: float) -> Fault:
+        """
+        Wait `delay` real seconds (not the server's clock: this is for client timeouts), then
+        answer normally.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="slow", delay=_seconds("delay", delay))
+
+    @classmethod
+    def drop(cls) -> Fault:
+        """
+        Close the connection without sending any response.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="drop")
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        """
+        Send the status and headers with the full `Content-Length`, then half the body, then
+        close the connection: the client sees a payload error.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="truncate")
+
+    @classmethod
+    def not_json(cls) -> Fault:
+        """
+        Answer 200 with an HTML page, as a proxy or maintenance page would.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="not_json", body=_MAINTENANCE_PAGE, content_type="text/html")
+
+    @classmethod
+    def cut_json(cls) -> Fault:
+        """
+        Answer with the right status and a consistent `Content-Length`, but only the first half
+        of the JSON body.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="cut_json")
+
+
+@attrs.frozen(kw_only=True)
+class InjectedFault:
+    """
+    A record of one fault the plan decided.
+
+    Attributes:
+        target: The request's path and query, as sent.
+        nth: How many requests for that target the plan saw before it (0 for the first),
+            counted from when the plan first held a fault.
+        kind: The fault's kind.
+        scripted: Whether it came from `next` rather than `fraction`.
+    """
+
+    target: str
+    nth: int
+    kind: FaultKind
+    scripted: bool
+
+
+def _unit(seed: int, target: str, nth: int) -> tuple[float, int]:
+    """
+    A uniform number in [0, 1) and a free integer, both a pure function of the arguments.
+    """
+    digest = hashlib.blake2b(f"{seed}\x00{nth}\x00{target}".encode(), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64, int.from_bytes(digest[8:], "big")
+
+
+class FaultPlan:
+    """
+    Which requests the fake server answers badly. Scriptable while the server runs.
+
+    Example:
+        ```python
+        plan = FaultPlan().next(Fault.status(503), times=2)
+        plan.fraction(0.2, [Fault.status(500), Fault.drop()], seed=1)
+        async with FakeAelystServer(faults=plan) as server:
+            ...
+        assert server.stats.faults["status"] >= 2
+        ```
+    """
+
+    def __init__(self) -> None:
+        self._scripted: collections.deque[Fault] = collections.deque()
+        self._rate = 0.0
+        self._choices: tuple[Fault, ...] = ()
+        self._seed = 0
+        self._seen: dict[str, list[int]] = {}  # target -> [requests seen, fraction faults in a row]
+        self.injected: list[InjectedFault] = []
+
+    def next(self, fault: Fault, *, times: int = 1) -> FaultPlan:
+        """
+        Answer the next `times` requests with `fault` (after the faults already scripted).
+
+        Args:
+            fault: The fault.
+            times: How many requests it hits.
+
+        Returns:
+            The plan, to chain calls.
+        """
+        if isinstance(times, bool) or not isinstance(times, int) or times < 0:
+            raise InvalidArgumentError(f"times must be an integer >= 0, not {times!r}")
+        self._scripted.extend([fault] * times)
+        return self
+
+    def fraction(self, rate: float, faults: Sequence[Fault], *, seed: int = 0) -> FaultPlan:
+        """
+        Answer about `rate` of all requests with one of `faults`, replacing any earlier fraction.
+
+        Args:
+            rate: The share of requests to fault, from 0 to 1.
+            faults: The faults to choose from, equally likely.
+            seed: Another seed gives another, equally deterministic, choice of requests.
+
+        Returns:
+            The plan, to chain calls.
+        """
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise InvalidArgumentError(f"rate must be a number from 0 to 1, not {rate!r}")
+        if rate and not faults:
+            raise InvalidArgumentError("fraction needs at least one fault to choose from")
+        self._rate, self._choices, self._seed = float(rate), tuple(faults), seed
+        return self
+
+    def clear(self) -> None:
+        """
+        Forget every scripted and fraction fault, and what requests were seen.
+        """
+        self._scripted.clear()
+        self.fraction(0, ())
+        self._seen.clear()
+
+    @property
+    def pending(self) -> int:
+        """
+        Scripted faults not yet used.
+        """
+        return len(self._scripted)
+
+    def decide(self, target: str) -> Fault | None:
+        """
+        Decide the fault for one request, and record it in `injected`.
+
+        Args:
+            target: The request's path and query, exactly as sent.
+
+        Returns:
+            The fault to apply, or `None` to answer normally.
+        """
+        if not self._rate and not self._scripted:
+            return None
+        fault: Fault | None = None
+        state = self._seen.setdefault(target, [0, 0])
+        nth = state[0]
+        state[0] += 1
+        if self._rate:
+            unit, pick = _unit(self._seed, target, nth)
+            if unit < self._rate and state[1] < MAX_CONSECUTIVE_FAULTS:
+                state[1] += 1
+                fault = self._choices[pick % len(self._choices)]
+            else:
+                state[1] = 0
+        scripted = bool(self._scripted)
+        if scripted:
+            fault = self._scripted.popleft()
+        if fault is not None:
+            self.injected.append(
+                InjectedFault(target=target, nth=nth, kind=fault.kind, scripted=scripted)
+            )
+        return fault
+
+    def __repr__(self) -> str:
+        return f"FaultPlan(pending={self.pending}, rate={self._rate}, seed={self._seed})"
