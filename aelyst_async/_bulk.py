@@ -105,6 +105,105 @@ def check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
+class _Engine:
+    """
+    The workers and their queue. Deliberately holds no reference to the `MessageStream`, so
+    that dropping the stream after `break` lets it be collected, and its finaliser cancel
+    these workers.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
+        *,
+        concurrency: int,
+        limit: int | None,
+        cursors: Mapping[str, str] | None,
+        fail_fast: bool,
+        buffer: int,
+    ) -> None:
+        self.fetch = fetch
+        self.sync_source: Iterator[Identifier | str] | None = None
+        self.async_source: AsyncIterator[Identifier | str] | None = None
+        if isinstance(identifiers, AsyncIterable):
+            self.async_source = aiter(identifiers)
+        elif isinstance(identifiers, (str, Identifier)):
+            raise InvalidArgumentError(
+                f"list_many takes an iterable of identifiers, not one identifier: {str(identifiers)!r}"
+            )
+        elif isinstance(identifiers, Iterable):
+            self.sync_source = iter(identifiers)
+        else:
+            raise InvalidArgumentError(f"identifiers must be an iterable, not {identifiers!r}")
+        self.concurrency = concurrency
+        self.limit = limit
+        self.cursors: Mapping[str, str] = dict(cursors or {})
+        self.fail_fast = fail_fast
+        self.buffer = buffer
+        self.queue: asyncio.Queue[object] | None = None
+        self.source_lock: asyncio.Lock | None = None
+        self.exhausted = False
+        self.workers: list[asyncio.Task[None]] = []
+        self.running = 0
+
+    def start(self) -> asyncio.Queue[object]:
+        self.queue = asyncio.Queue(maxsize=self.buffer)
+        self.source_lock = asyncio.Lock()
+        self.running = self.concurrency
+        self.workers = [asyncio.create_task(self.work(self.queue)) for _ in range(self.concurrency)]
+        return self.queue
+
+    def cancel(self) -> list[asyncio.Task[None]]:
+        workers, self.workers = self.workers, []
+        for task in workers:
+            task.cancel()
+        return workers
+
+    async def next_identifier(self) -> object:
+        assert self.source_lock is not None
+        async with self.source_lock:
+            if self.exhausted:
+                return _EXHAUSTED
+            try:
+                if self.async_source is not None:
+                    return await anext(self.async_source)
+                assert self.sync_source is not None
+                return next(self.sync_source)
+            except (StopIteration, StopAsyncIteration):
+                self.exhausted = True
+                return _EXHAUSTED
+
+    async def work(self, queue: asyncio.Queue[object]) -> None:
+        try:
+            while (raw := await self.next_identifier()) is not _EXHAUSTED:
+                failure = await self.run_contact(queue, raw)
+                if failure is not None:
+                    await queue.put(_Raise(failure.error) if self.fail_fast else failure)
+        except Exception as error:  # a bug, or the caller's iterable failing: surface it
+            await queue.put(_Raise(error))
+            return
+        self.running -= 1
+        if self.running == 0:
+            await queue.put(_DONE)
+
+    async def run_contact(self, queue: asyncio.Queue[object], raw: object) -> FailureResult | None:
+        try:
+            identifier = coerce_identifier(raw)  # type: ignore[arg-type]  # validated here
+        except InvalidArgumentError as error:
+            return FailureResult(identifier=str(raw), error=error, resume_cursor=None)
+        key = str(identifier)
+        pager = MessagePager(
+            self.fetch, identifier, limit=self.limit, cursor_id=self.cursors.get(key), max_items=None
+        )
+        try:
+            async for page in pager.pages():
+                await queue.put(PageResult(identifier=key, page=page, resume_cursor=page.next_cursor))
+        except AelystError as error:
+            return FailureResult(identifier=key, error=error, resume_cursor=error.resume_cursor)
+        return None
+
+
 class MessageStream:
     """
     The pages of many contacts, in completion order: what `list_many` returns.
@@ -134,33 +233,19 @@ class MessageStream:
         fail_fast: bool,
         buffer: int | None = None,
     ) -> None:
-        self._fetch = fetch
-        self._sync_source: Iterator[Identifier | str] | None = None
-        self._async_source: AsyncIterator[Identifier | str] | None = None
-        if isinstance(identifiers, AsyncIterable):
-            self._async_source = aiter(identifiers)
-        elif isinstance(identifiers, (str, Identifier)):
-            raise InvalidArgumentError(
-                f"list_many takes an iterable of identifiers, not one identifier: {str(identifiers)!r}"
-            )
-        elif isinstance(identifiers, Iterable):
-            self._sync_source = iter(identifiers)
-        else:
-            raise InvalidArgumentError(f"identifiers must be an iterable, not {identifiers!r}")
-        self._concurrency = concurrency
-        self._limit = limit
-        self._cursors: Mapping[str, str] = dict(cursors or {})
-        self._fail_fast = fail_fast
-        self._buffer = buffer or concurrency
-        self._queue: asyncio.Queue[object] | None = None
-        self._source_lock: asyncio.Lock | None = None
-        self._exhausted = False
-        self._workers: list[asyncio.Task[None]] = []
-        self._running = 0
+        self._engine = _Engine(
+            fetch,
+            identifiers,
+            concurrency=concurrency,
+            limit=limit,
+            cursors=cursors,
+            fail_fast=fail_fast,
+            buffer=buffer or concurrency,
+        )
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"MessageStream(concurrency={self._concurrency}, limit={self._limit})"
+        return f"MessageStream(concurrency={self._engine.concurrency}, limit={self._engine.limit})"
 
     def __aiter__(self) -> MessageStream:
         return self
@@ -176,19 +261,10 @@ class MessageStream:
     ) -> None:
         await self.aclose()
 
-    def _start(self) -> asyncio.Queue[object]:
-        self._queue = asyncio.Queue(maxsize=self._buffer)
-        self._source_lock = asyncio.Lock()
-        self._running = self._concurrency
-        self._workers = [
-            asyncio.create_task(self._worker(self._queue)) for _ in range(self._concurrency)
-        ]
-        return self._queue
-
     async def __anext__(self) -> PageResult | FailureResult:
         if self._closed:
             raise StopAsyncIteration
-        queue = self._queue or self._start()
+        queue = self._engine.queue or self._engine.start()
         item = await queue.get()
         if isinstance(item, (PageResult, FailureResult)):
             return item
@@ -202,62 +278,13 @@ class MessageStream:
         Stop: cancel every worker and wait until they are gone.
         """
         self._closed = True
-        workers, self._workers = self._workers, []
-        for task in workers:
-            task.cancel()
+        workers = self._engine.cancel()
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
 
     def __del__(self) -> None:
-        # Dropped after `break` without `aclose()`: cancelling needs no await.
-        for task in self._workers:
-            task.cancel()
-
-    async def _next_identifier(self) -> object:
-        assert self._source_lock is not None
-        async with self._source_lock:
-            if self._exhausted:
-                return _EXHAUSTED
-            try:
-                if self._async_source is not None:
-                    return await anext(self._async_source)
-                assert self._sync_source is not None
-                return next(self._sync_source)
-            except (StopIteration, StopAsyncIteration):
-                self._exhausted = True
-                return _EXHAUSTED
-
-    async def _worker(self, queue: asyncio.Queue[object]) -> None:
-        try:
-            while (raw := await self._next_identifier()) is not _EXHAUSTED:
-                failure = await self._run_contact(queue, raw)
-                if failure is not None:
-                    await queue.put(_Raise(failure.error) if self._fail_fast else failure)
-        except Exception as error:  # a bug, or the caller's iterable failing: surface it
-            await queue.put(_Raise(error))
-            return
-        self._running -= 1
-        if self._running == 0:
-            await queue.put(_DONE)
-
-    async def _run_contact(self, queue: asyncio.Queue[object], raw: object) -> FailureResult | None:
-        try:
-            identifier = coerce_identifier(raw)  # type: ignore[arg-type]  # validated here
-        except InvalidArgumentError as error:
-            return FailureResult(identifier=str(raw), error=error, resume_cursor=None)
-        key = str(identifier)
-        pager = MessagePager(
-            self._fetch,
-            identifier,
-            limit=self._limit,
-            cursor_id=self._cursors.get(key),
-            max_items=None,
-        )
-        try:
-            async for page in pager.pages():
-                await queue.put(
-                    PageResult(identifier=key, page=page, resume_cursor=page.next_cursor)
-                )
-        except AelystError as error:
-            return FailureResult(identifier=key, error=error, resume_cursor=error.resume_cursor)
-        return None
+        # Dropped after `break` without `aclose()`: cancelling needs no await. (No engine:
+        # the constructor raised.)
+        engine: _Engine | None = getattr(self, "_engine", None)
+        if engine is not None:
+            engine.cancel()

@@ -1,0 +1,232 @@
+"""
+`list_many`: many contacts at once, bounded, lazy, resumable, and clean on early exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aelyst_async import (
+    AelystClient,
+    FailureResult,
+    InvalidArgumentError,
+    NotFoundError,
+    PageResult,
+    RetryPolicy,
+)
+from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
+
+from .helpers import drain, ground_truth
+
+TOKEN = "bulk-token-93be"
+
+
+def sdk_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
+    """
+    Tasks started since `before` that run SDK code and are not done (the server's own
+    keep-alive handlers are not the SDK's).
+    """
+    return [
+        t
+        for t in asyncio.all_tasks() - before
+        if not t.done() and "aelyst_async" in t.get_coro().cr_code.co_filename  # type: ignore[union-attr]
+    ]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeAelystServer]:
+    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=11, contacts=30)) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
+    async with AelystClient(TOKEN, base_url=server.url, rate_limiter=None) as sdk:
+        yield sdk
+
+
+async def test_every_message_of_every_contact_arrives_exactly_once(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """All contacts listed at once equal the server's ground truth, each message once."""
+    identifiers = list(server.dataset.identifiers())
+    got, failures = await drain(client.messages.list_many(identifiers, concurrency=8, limit=10))
+    assert [] == failures
+    assert ground_truth(server.dataset, identifiers) == got
+
+
+async def test_pages_of_one_contact_come_in_order_and_the_last_has_no_resume_cursor(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """Each contact ends with exactly one page whose resume_cursor is None."""
+    identifiers = list(server.dataset.identifiers())
+    done: list[str] = []
+    async with client.messages.list_many(identifiers, concurrency=4, limit=10) as stream:
+        async for result in stream:
+            assert isinstance(result, PageResult)
+            assert result.identifier not in done
+            if result.done:
+                done.append(result.identifier)
+    assert sorted(identifiers) == sorted(done)
+
+
+async def test_an_unknown_or_malformed_contact_is_a_failure_result_not_an_exception(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """A 404 contact and a malformed identifier fail alone; the others complete."""
+    good = list(server.dataset.identifiers())[:5]
+    got, failures = await drain(client.messages.list_many([*good, "id:987654321", "bogus"], limit=10))
+    assert ground_truth(server.dataset, good) == got
+    assert {"id:987654321": NotFoundError, "bogus": InvalidArgumentError} == {
+        f.identifier: type(f.error) for f in failures
+    }
+
+
+async def test_fail_fast_raises_the_first_failure(server: FakeAelystServer, client: AelystClient) -> None:
+    """With fail_fast, the first failure is raised out of the loop."""
+    with pytest.raises(NotFoundError):
+        await drain(client.messages.list_many(["id:987654321", *server.dataset.identifiers()], fail_fast=True))
+
+
+async def test_a_failed_contact_carries_the_cursor_to_resume_from(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """Retries exhausted mid-contact: the failure's resume_cursor resumes with no gap."""
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    seen: list[PageResult] = []
+    failure: FailureResult | None = None
+    stream = client.messages.list_many([identifier], limit=10, retry=RetryPolicy.disabled())
+    async with stream:
+        async for result in stream:
+            if isinstance(result, PageResult):
+                seen.append(result)
+                server.faults.next(Fault.status(503), times=1)
+            else:
+                failure = result
+    assert failure is not None
+    assert seen[-1].resume_cursor == failure.resume_cursor
+    rest, _ = await drain(client.messages.list_many([identifier], limit=10, cursors={identifier: failure.resume_cursor}))
+    first = [m for r in seen for m in r.page.items]
+    assert len(server.dataset.messages(identifier)) == len(first) + len(rest[identifier])
+
+
+async def test_cursors_resume_each_contact_where_it_stopped(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """`cursors=` starts a contact at its cursor: the messages before it are not fetched again."""
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
+    got, _ = await drain(
+        client.messages.list_many([identifier], limit=10, cursors={identifier: pages[0].next_cursor or ""})
+    )
+    assert server.dataset.messages(identifier)[10:] == got[identifier]
+
+
+async def test_an_async_iterable_input_is_read_lazily(server: FakeAelystServer, client: AelystClient) -> None:
+    """Identifiers are pulled only when a worker is free, never all at once."""
+    pulled = 0
+
+    async def identifiers() -> AsyncIterator[str]:
+        nonlocal pulled
+        for identifier in server.dataset.identifiers():
+            pulled += 1
+            yield identifier
+
+    async with client.messages.list_many(identifiers(), concurrency=2, limit=10) as stream:
+        await anext(stream)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        pulled_while_paused = pulled
+    assert pulled_while_paused <= 2 + 2 + 1  # the workers' contacts and the bounded buffer's
+
+
+async def test_a_slow_consumer_holds_the_producers_back(server: FakeAelystServer, client: AelystClient) -> None:
+    """With the consumer paused, requests stop at concurrency + buffer: memory stays bounded."""
+    many = [i for i in server.dataset.identifiers() for _ in range(3)]
+    async with client.messages.list_many(many, concurrency=3, limit=10) as stream:
+        await anext(stream)
+        for _ in range(200):
+            await asyncio.sleep(0)
+        requests_while_paused = server.stats.requests
+        for _ in range(200):
+            await asyncio.sleep(0)
+        assert requests_while_paused == server.stats.requests
+    assert requests_while_paused <= 3 + 3 + 3 + 1
+
+
+async def test_breaking_out_leaves_no_task_and_no_request_behind(server: FakeAelystServer, client: AelystClient) -> None:
+    """After `break` (the stream dropped, no aclose), every worker is gone and nothing is in flight."""
+    before = asyncio.all_tasks()
+    async for _ in client.messages.list_many(list(server.dataset.identifiers()), concurrency=8, limit=10):
+        break
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert [] == sdk_tasks(before)
+    assert 0 == server.stats.in_flight
+
+
+async def test_cancelling_the_consumer_cancels_the_workers(server: FakeAelystServer, client: AelystClient) -> None:
+    """Cancelling the consuming task stops every worker."""
+    before = asyncio.all_tasks()
+
+    async def consume() -> None:
+        async with client.messages.list_many(list(server.dataset.identifiers()), concurrency=8) as stream:
+            async for _ in stream:
+                await asyncio.Event().wait()  # blocks until cancelled
+
+    task = asyncio.create_task(consume())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [] == sdk_tasks(before)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"concurrency": 0}, id="concurrency-zero"),
+        pytest.param({"limit": 51}, id="limit-too-large"),
+        pytest.param({"cursors": ["id:1"]}, id="cursors-not-a-mapping"),
+    ],
+)
+def test_invalid_options_raise_at_once(bad: dict[str, object]) -> None:
+    """A bad option raises ValueError naming the value, before anything starts."""
+    client = AelystClient("t", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ValueError, match=repr(next(iter(bad.values()))).replace("[", r"\[")):
+        client.messages.list_many(["id:1"], **bad)  # type: ignore[arg-type]
+
+
+def test_one_identifier_instead_of_many_is_rejected() -> None:
+    """Passing a single identifier string is a clear error, not 8 one-letter contacts."""
+    client = AelystClient("t", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ValueError, match="not one identifier"):
+        client.messages.list_many("id:1")
+
+
+async def test_two_hundred_contacts_under_faults_and_a_tight_rate_limit_equal_the_ground_truth() -> None:
+    """200 contacts, 20% faults and a rate limit: exactly the server's messages, no loss."""
+    dataset = Dataset(seed=5, contacts=200, messages=(0, 25))
+    faults = [
+        Fault.status(500),
+        Fault.status(503),
+        Fault.rate_limited(retry_after=0.02),
+        Fault.truncate(),
+        Fault.cut_json(),
+        Fault.not_json(),
+    ]
+    # Real time here (the outcome, not the timing, is asserted): the pacing logic itself is
+    # tested on a fake clock in test_limiter.py.
+    async with FakeAelystServer(token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=150)) as server:
+        server.faults.fraction(0.2, faults, seed=3)
+        identifiers = list(dataset.identifiers())
+        fast_retries = RetryPolicy(backoff_base=0.01, backoff_cap=0.05)
+        async with AelystClient(TOKEN, base_url=server.url, retry=fast_retries) as client:
+            got, failures = await drain(client.messages.list_many(identifiers, concurrency=16, limit=10))
+        assert [] == failures
+        assert ground_truth(dataset, identifiers) == {i: got.get(i, []) for i in identifiers}
+        assert server.stats.faults.total() > 0
