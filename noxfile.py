@@ -23,7 +23,7 @@ def group(name: str) -> list[str]:
     """
     The requirements of a dependency group of pyproject.toml.
     """
-    return nox.project.dependency_groups(PYPROJECT, name)
+    return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
 @nox.session
@@ -81,7 +81,11 @@ def wheel_tests(session: nox.Session) -> None:
     shutil.copytree(ROOT / "tests", tests_copy)
     shutil.copy(ROOT / "pyproject.toml", tests_copy.parent / "pyproject.toml")
     with session.chdir(tests_copy.parent):
-        session.run("python", "-c", "import aelyst_async, sys; assert 'site-packages' in aelyst_async.__file__, aelyst_async.__file__")
+        session.run(
+            "python",
+            "-c",
+            "import aelyst_async as a; assert 'site-packages' in a.__file__, a.__file__",
+        )
         session.run("pytest", "-p", "no:cacheprovider", "tests", *session.posargs)
 
 
@@ -91,7 +95,13 @@ def docs(session: nox.Session) -> None:
     Build the documentation site with `mkdocs build --strict`.
     """
     session.install("-e", ".", *group("docs"))
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(pathlib.Path(session.create_tmp()) / "site"))
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(pathlib.Path(session.create_tmp()) / "site"),
+    )
 
 
 @nox.session

@@ -56,6 +56,7 @@ except PackageNotFoundError:  # pragma: no cover - a bare source tree, never ins
     __version__ = "0+unknown"
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "APIConnectionError",
     "APIError",
     "APIResponseDecodeError",
@@ -68,7 +69,6 @@ __all__ = [
     "BucketState",
     "ClientStats",
     "Clock",
-    "DEFAULT_BASE_URL",
     "DeliveryStatus",
     "FailureResult",
     "Identifier",

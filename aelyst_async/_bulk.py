@@ -130,7 +130,8 @@ class _Engine:
             self.async_source = aiter(identifiers)
         elif isinstance(identifiers, (str, Identifier)):
             raise InvalidArgumentError(
-                f"list_many takes an iterable of identifiers, not one identifier: {str(identifiers)!r}"
+                "list_many takes an iterable of identifiers, not one identifier: "
+                f"{str(identifiers)!r}"
             )
         elif isinstance(identifiers, Iterable):
             self.sync_source = iter(identifiers)
@@ -194,11 +195,17 @@ class _Engine:
             return FailureResult(identifier=str(raw), error=error, resume_cursor=None)
         key = str(identifier)
         pager = MessagePager(
-            self.fetch, identifier, limit=self.limit, cursor_id=self.cursors.get(key), max_items=None
+            self.fetch,
+            identifier,
+            limit=self.limit,
+            cursor_id=self.cursors.get(key),
+            max_items=None,
         )
         try:
             async for page in pager.pages():
-                await queue.put(PageResult(identifier=key, page=page, resume_cursor=page.next_cursor))
+                await queue.put(
+                    PageResult(identifier=key, page=page, resume_cursor=page.next_cursor)
+                )
         except AelystError as error:
             return FailureResult(identifier=key, error=error, resume_cursor=error.resume_cursor)
         return None

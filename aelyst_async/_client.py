@@ -285,7 +285,7 @@ class AelystClient:
         base_url: str | yarl.URL | None = None,
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None | _Default = DEFAULT,
+        rate_limiter: RateLimiter | _Default | None = DEFAULT,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -298,7 +298,9 @@ class AelystClient:
         if token != token.strip() or any(ord(c) < 32 for c in token):
             raise InvalidArgumentError("the API token contains whitespace or control characters")
         self._token = _Secret(token)
-        self._base_url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        self._base_url = check_base_url(
+            base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        )
         self._timeout = Timeout.coerce(timeout)
         self._retry = _check_retry(retry) or RetryPolicy()
         self._clock: Clock = clock or SystemClock()

@@ -8,6 +8,8 @@ a message naming the value, and a value can be shared between clients and calls.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -19,21 +21,35 @@ DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504
 NEVER_RETRY_STATUSES: frozenset[int] = frozenset({400, 401, 403, 404})
 
 
-def _positive_or_none(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidArgumentError(
-            f"{type(instance).__name__}.{attribute.name} must be a positive number of seconds "
-            f"or None, not {value!r}"
-        )
+def _seconds(
+    *, positive: bool, optional: bool
+) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """
+    An attrs validator of a number of seconds.
+    """
+    wanted = "a positive number of seconds" if positive else "a number >= 0"
+    if optional:
+        wanted += " or None"
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+            or (positive and value == 0)
+        ):
+            raise InvalidArgumentError(
+                f"{type(instance).__name__}.{attribute.name} must be {wanted}, not {value!r}"
+            )
+
+    return check
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise InvalidArgumentError(
-            f"{type(instance).__name__}.{attribute.name} must be a number >= 0, not {value!r}"
-        )
+_optional_positive = _seconds(positive=True, optional=True)
+_non_negative = _seconds(positive=False, optional=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,9 +71,9 @@ class Timeout:
         ```
     """
 
-    connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
-    read: float | None = attrs.field(default=30.0, validator=_positive_or_none)
-    total: float | None = attrs.field(default=120.0, validator=_positive_or_none)
+    connect: float | None = attrs.field(default=10.0, validator=_optional_positive)
+    read: float | None = attrs.field(default=30.0, validator=_optional_positive)
+    total: float | None = attrs.field(default=120.0, validator=_optional_positive)
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
@@ -72,12 +88,14 @@ class Timeout:
         if value is None:
             return cls()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidArgumentError(f"timeout must be a Timeout or a number of seconds, not {value!r}")
+            raise InvalidArgumentError(
+                f"timeout must be a Timeout or a number of seconds, not {value!r}"
+            )
         return cls(total=float(value))
 
 
-def _statuses(value: object) -> frozenset[int]:
-    return frozenset(value)  # type: ignore[call-overload]
+def _statuses(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -105,7 +123,9 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=5)
-    retry_statuses: frozenset[int] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=_statuses)
+    retry_statuses: frozenset[int] = attrs.field(
+        default=DEFAULT_RETRY_STATUSES, converter=_statuses
+    )
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_cap: float = attrs.field(default=20.0, validator=_non_negative)
     jitter: bool = True
@@ -115,10 +135,14 @@ class RetryPolicy:
     @max_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}")
+            raise InvalidArgumentError(
+                f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}"
+            )
 
     @retry_statuses.validator
-    def _check_statuses(self, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]) -> None:
+    def _check_statuses(
+        self, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]
+    ) -> None:
         forbidden = sorted(value & NEVER_RETRY_STATUSES)
         if forbidden:
             raise InvalidArgumentError(
@@ -126,7 +150,9 @@ class RetryPolicy:
             )
         bad = sorted(repr(s) for s in value if not isinstance(s, int) or not 100 <= s <= 599)
         if bad:
-            raise InvalidArgumentError(f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}")
+            raise InvalidArgumentError(
+                f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}"
+            )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -144,5 +170,5 @@ class RetryPolicy:
             random: A number in `[0, 1)`; with `jitter` the wait is `random * backoff`.
         """
         exponent = min(retry_number - 1, 62)
-        ceiling = min(self.backoff_cap, self.backoff_base * (2**exponent))
+        ceiling = min(float(self.backoff_cap), self.backoff_base * 2.0**exponent)
         return ceiling * random if self.jitter else ceiling

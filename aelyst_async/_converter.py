@@ -42,7 +42,7 @@ from ._models import (
 )
 from ._protocol import Response, cursor_from_link
 
-__all__ = ["converter", "decode_page", "decode_messages"]
+__all__ = ["converter", "decode_messages", "decode_page"]
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -83,7 +83,7 @@ def _id_text(value: Any, _: Any) -> str | None:
 
 def _str_or_int(value: Any, _: Any) -> str | int | None:
     if value is None or (isinstance(value, (str, int)) and not isinstance(value, bool)):
-        return value  # type: ignore[no-any-return]
+        return value
     raise TypeError(f"expected a string or an integer, got {type(value).__name__}")
 
 
@@ -148,7 +148,10 @@ def _build_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(
         TextMessage,
         make_dict_unstructure_fn(
-            TextMessage, conv, _cattrs_omit_if_default=True, message_tag=override(rename="messageTag")
+            TextMessage,
+            conv,
+            _cattrs_omit_if_default=True,
+            message_tag=override(rename="messageTag"),
         ),
     )
     conv.register_unstructure_hook(
@@ -219,7 +222,9 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
     """
 
     def fail(reason: str) -> APIResponseDecodeError:
-        return APIResponseDecodeError(reason, status=response.status, body=response.body, url=response.url)
+        return APIResponseDecodeError(
+            reason, status=response.status, body=response.body, url=response.url
+        )
 
     try:
         data = orjson.loads(response.body)

@@ -40,7 +40,9 @@ def _check_value(kind: str, value: str, original: str) -> None:
     if _CONTROL.search(value):
         raise InvalidArgumentError(f"identifier {original!r} contains a control character")
     if kind == "id" and not (value.isascii() and value.isdigit()):
-        raise InvalidArgumentError(f"identifier {original!r}: a contact id is digits only, e.g. id:123")
+        raise InvalidArgumentError(
+            f"identifier {original!r}: a contact id is digits only, e.g. id:123"
+        )
     if kind == "phone" and not _PHONE.fullmatch(value):
         raise InvalidArgumentError(
             f"identifier {original!r}: a phone is '+' and 6 to 15 digits, e.g. phone:+60121233112"
@@ -74,7 +76,9 @@ class Identifier:
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise InvalidArgumentError(f"identifier kind {self.kind!r} is not one of {', '.join(_KINDS)}")
+            raise InvalidArgumentError(
+                f"identifier kind {self.kind!r} is not one of {', '.join(_KINDS)}"
+            )
         if not isinstance(self.value, str):
             raise InvalidArgumentError(f"identifier value must be a str, not {self.value!r}")
         _check_value(self.kind, self.value, f"{self.kind}:{self.value}")
@@ -85,7 +89,9 @@ class Identifier:
         The identifier of a contact id.
         """
         if isinstance(contact_id, bool) or not isinstance(contact_id, (int, str)):
-            raise InvalidArgumentError(f"a contact id must be an int or a str of digits, not {contact_id!r}")
+            raise InvalidArgumentError(
+                f"a contact id must be an int or a str of digits, not {contact_id!r}"
+            )
         if isinstance(contact_id, int) and contact_id < 0:
             raise InvalidArgumentError(f"a contact id cannot be negative: {contact_id!r}")
         return cls("id", str(contact_id))
@@ -118,10 +124,14 @@ class Identifier:
             InvalidArgumentError: When the text is not a valid identifier; the message names it.
         """
         if not isinstance(text, str):
-            raise InvalidArgumentError(f"an identifier must be a str or an Identifier, not {text!r}")
+            raise InvalidArgumentError(
+                f"an identifier must be a str or an Identifier, not {text!r}"
+            )
         kind, colon, value = text.partition(":")
         if not colon or kind not in _KINDS:
-            raise InvalidArgumentError(f"identifier {text!r} is not of a known kind; expected {_EXAMPLES}")
+            raise InvalidArgumentError(
+                f"identifier {text!r} is not of a known kind; expected {_EXAMPLES}"
+            )
         return cls(kind, value)  # type: ignore[arg-type]  # kind checked against _KINDS above
 
     def __str__(self) -> str:

@@ -23,12 +23,12 @@ import yarl
 
 from ._exceptions import (
     APIStatusError,
-    InvalidArgumentError,
-    PaginationError,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -193,7 +193,9 @@ def check_limit(limit: object, *, name: str = "limit") -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgumentError(f"{name} must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+        raise InvalidArgumentError(
+            f"{name} must be an integer from 1 to {MAX_LIMIT}, not {limit!r}"
+        )
     return limit
 
 
@@ -212,8 +214,9 @@ def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
     if url.scheme not in ("http", "https") or not url.host:
         raise InvalidArgumentError(f"base_url {str(base_url)!r} must be an absolute http(s) URL")
     if url.query_string or url.fragment or url.user or url.password:
+        shown = str(url.with_user(None))
         raise InvalidArgumentError(
-            f"base_url {str(url.with_user(None))!r} may not carry a query, a fragment or credentials"
+            f"base_url {shown!r} may not carry a query, a fragment or credentials"
         )
     return url.with_path(url.path.rstrip("/"))
 

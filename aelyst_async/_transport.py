@@ -85,18 +85,26 @@ class AiohttpTransport:
                 timeout=_client_timeout(timeout, remaining),
             ) as response:
                 body = await response.read()
-                return Response(status=response.status, headers=response.headers, body=body, url=where)
+                return Response(
+                    status=response.status, headers=response.headers, body=body, url=where
+                )
         except asyncio.TimeoutError as exc:  # aiohttp's timeouts subclass it
             raise APITimeoutError(f"timed out: GET {where}", url=where) from exc
         except aiohttp.ClientPayloadError as exc:
-            raise APIConnectionError(f"the response body was cut off: GET {where}", url=where) from exc
+            raise APIConnectionError(
+                f"the response body was cut off: GET {where}", url=where
+            ) from exc
         except aiohttp.ClientResponseError as exc:
             # Its request_info holds the request headers, token included: do not chain it.
             reason = type(exc).__name__
-            raise APIConnectionError(f"invalid response ({reason}): GET {where}", url=where) from None
+            raise APIConnectionError(
+                f"invalid response ({reason}): GET {where}", url=where
+            ) from None
         except aiohttp.ClientError as exc:
             reason = type(exc).__name__
-            raise APIConnectionError(f"connection failed ({reason}): GET {where}", url=where) from exc
+            raise APIConnectionError(
+                f"connection failed ({reason}): GET {where}", url=where
+            ) from exc
 
     async def aclose(self) -> None:
         """

@@ -27,7 +27,9 @@ def ground_truth(dataset: Dataset, identifiers: Iterable[str]) -> dict[str, list
     return {identifier: dataset.messages(identifier) for identifier in identifiers}
 
 
-async def drain(stream: MessageStream) -> tuple[dict[str, list[dict[str, Any]]], list[FailureResult]]:
+async def drain(
+    stream: MessageStream,
+) -> tuple[dict[str, list[dict[str, Any]]], list[FailureResult]]:
     """
     Every message a stream yields, by contact, and its failures.
     """

@@ -78,17 +78,25 @@ async def test_an_unknown_or_malformed_contact_is_a_failure_result_not_an_except
 ) -> None:
     """A 404 contact and a malformed identifier fail alone; the others complete."""
     good = list(server.dataset.identifiers())[:5]
-    got, failures = await drain(client.messages.list_many([*good, "id:987654321", "bogus"], limit=10))
+    got, failures = await drain(
+        client.messages.list_many([*good, "id:987654321", "bogus"], limit=10)
+    )
     assert ground_truth(server.dataset, good) == got
     assert {"id:987654321": NotFoundError, "bogus": InvalidArgumentError} == {
         f.identifier: type(f.error) for f in failures
     }
 
 
-async def test_fail_fast_raises_the_first_failure(server: FakeAelystServer, client: AelystClient) -> None:
+async def test_fail_fast_raises_the_first_failure(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
     """With fail_fast, the first failure is raised out of the loop."""
     with pytest.raises(NotFoundError):
-        await drain(client.messages.list_many(["id:987654321", *server.dataset.identifiers()], fail_fast=True))
+        await drain(
+            client.messages.list_many(
+                ["id:987654321", *server.dataset.identifiers()], fail_fast=True
+            )
+        )
 
 
 async def test_a_failed_contact_carries_the_cursor_to_resume_from(
@@ -107,8 +115,13 @@ async def test_a_failed_contact_carries_the_cursor_to_resume_from(
             else:
                 failure = result
     assert failure is not None
+    assert failure.resume_cursor is not None
     assert seen[-1].resume_cursor == failure.resume_cursor
-    rest, _ = await drain(client.messages.list_many([identifier], limit=10, cursors={identifier: failure.resume_cursor}))
+    rest, _ = await drain(
+        client.messages.list_many(
+            [identifier], limit=10, cursors={identifier: failure.resume_cursor}
+        )
+    )
     first = [m for r in seen for m in r.page.items]
     assert len(server.dataset.messages(identifier)) == len(first) + len(rest[identifier])
 
@@ -120,12 +133,16 @@ async def test_cursors_resume_each_contact_where_it_stopped(
     identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
     pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
     got, _ = await drain(
-        client.messages.list_many([identifier], limit=10, cursors={identifier: pages[0].next_cursor or ""})
+        client.messages.list_many(
+            [identifier], limit=10, cursors={identifier: pages[0].next_cursor or ""}
+        )
     )
     assert server.dataset.messages(identifier)[10:] == got[identifier]
 
 
-async def test_an_async_iterable_input_is_read_lazily(server: FakeAelystServer, client: AelystClient) -> None:
+async def test_an_async_iterable_input_is_read_lazily(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
     """Identifiers are pulled only when a worker is free, never all at once."""
     pulled = 0
 
@@ -143,7 +160,9 @@ async def test_an_async_iterable_input_is_read_lazily(server: FakeAelystServer, 
     assert pulled_while_paused <= 2 + 2 + 1  # the workers' contacts and the bounded buffer's
 
 
-async def test_a_slow_consumer_holds_the_producers_back(server: FakeAelystServer, client: AelystClient) -> None:
+async def test_a_slow_consumer_holds_the_producers_back(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
     """With the consumer paused, requests stop at concurrency + buffer: memory stays bounded."""
     many = [i for i in server.dataset.identifiers() for _ in range(3)]
     async with client.messages.list_many(many, concurrency=3, limit=10) as stream:
@@ -157,10 +176,14 @@ async def test_a_slow_consumer_holds_the_producers_back(server: FakeAelystServer
     assert requests_while_paused <= 3 + 3 + 3 + 1
 
 
-async def test_breaking_out_leaves_no_task_and_no_request_behind(server: FakeAelystServer, client: AelystClient) -> None:
-    """After `break` (the stream dropped, no aclose), every worker is gone and nothing is in flight."""
+async def test_breaking_out_leaves_no_task_and_no_request_behind(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """After `break` (the stream dropped, no aclose), no worker is left and nothing is in flight."""
     before = asyncio.all_tasks()
-    async for _ in client.messages.list_many(list(server.dataset.identifiers()), concurrency=8, limit=10):
+    async for _ in client.messages.list_many(
+        list(server.dataset.identifiers()), concurrency=8, limit=10
+    ):
         break
     for _ in range(20):
         await asyncio.sleep(0)
@@ -168,12 +191,16 @@ async def test_breaking_out_leaves_no_task_and_no_request_behind(server: FakeAel
     assert 0 == server.stats.in_flight
 
 
-async def test_cancelling_the_consumer_cancels_the_workers(server: FakeAelystServer, client: AelystClient) -> None:
+async def test_cancelling_the_consumer_cancels_the_workers(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
     """Cancelling the consuming task stops every worker."""
     before = asyncio.all_tasks()
 
     async def consume() -> None:
-        async with client.messages.list_many(list(server.dataset.identifiers()), concurrency=8) as stream:
+        async with client.messages.list_many(
+            list(server.dataset.identifiers()), concurrency=8
+        ) as stream:
             async for _ in stream:
                 await asyncio.Event().wait()  # blocks until cancelled
 
@@ -208,7 +235,7 @@ def test_one_identifier_instead_of_many_is_rejected() -> None:
         client.messages.list_many("id:1")
 
 
-async def test_two_hundred_contacts_under_faults_and_a_tight_rate_limit_equal_the_ground_truth() -> None:
+async def test_two_hundred_contacts_under_faults_and_a_rate_limit_equal_the_ground_truth() -> None:
     """200 contacts, 20% faults and a rate limit: exactly the server's messages, no loss."""
     dataset = Dataset(seed=5, contacts=200, messages=(0, 25))
     faults = [
@@ -221,12 +248,16 @@ async def test_two_hundred_contacts_under_faults_and_a_tight_rate_limit_equal_th
     ]
     # Real time here (the outcome, not the timing, is asserted): the pacing logic itself is
     # tested on a fake clock in test_limiter.py.
-    async with FakeAelystServer(token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=150)) as server:
+    async with FakeAelystServer(
+        token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=150)
+    ) as server:
         server.faults.fraction(0.2, faults, seed=3)
         identifiers = list(dataset.identifiers())
         fast_retries = RetryPolicy(backoff_base=0.01, backoff_cap=0.05)
         async with AelystClient(TOKEN, base_url=server.url, retry=fast_retries) as client:
-            got, failures = await drain(client.messages.list_many(identifiers, concurrency=16, limit=10))
+            got, failures = await drain(
+                client.messages.list_many(identifiers, concurrency=16, limit=10)
+            )
         assert [] == failures
         assert ground_truth(dataset, identifiers) == {i: got.get(i, []) for i in identifiers}
         assert server.stats.faults.total() > 0

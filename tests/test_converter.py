@@ -65,13 +65,19 @@ def test_the_reference_example_decodes() -> None:
                 channel_id=123,
                 traffic=Traffic.OUTGOING,
                 message=TextMessage(text="Message text", message_tag=MessageTag.ACCOUNT_UPDATE),
-                status=(MessageStatus(value=DeliveryStatus.PENDING, timestamp=1662965213, message="Failed reason"),),
+                status=(
+                    MessageStatus(
+                        value=DeliveryStatus.PENDING, timestamp=1662965213, message="Failed reason"
+                    ),
+                ),
                 sender=Sender(source="user", user_id="123456789", team_id="123456789"),
             ),
         ),
         next_cursor="10",
         previous_cursor="-10",
-        pagination=Pagination(next=SEED_EXAMPLE["pagination"]["next"], previous=SEED_EXAMPLE["pagination"]["previous"]),
+        pagination=Pagination(
+            next=SEED_EXAMPLE["pagination"]["next"], previous=SEED_EXAMPLE["pagination"]["previous"]
+        ),
         rate_limit=RateLimit(limit=10),
     )
     assert expected == _decode(SEED_EXAMPLE)
@@ -88,22 +94,47 @@ def test_a_message_of_an_unknown_type_keeps_its_type_and_raw_fields() -> None:
     body = {"type": "image", "url": "https://cdn/x.png", "caption": "hi"}
     [message] = decode_messages([_message(message=body)])
     assert UnknownMessage(type="image", raw=body) == message.message
-    assert body == message.message.raw  # type: ignore[union-attr]
+    assert isinstance(message.message, UnknownMessage)
+    assert body == message.message.raw
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "expected"),
     [
         pytest.param({"traffic": "internal"}, "traffic", "internal", id="new-traffic"),
-        pytest.param({"status": [{"value": "played", "timestamp": 1}]}, "status", (MessageStatus(value="played", timestamp=1),), id="new-status"),
-        pytest.param({"message": {"type": "text", "text": "t", "messageTag": "HUMAN_AGENT"}}, "message", TextMessage(text="t", message_tag="HUMAN_AGENT"), id="new-tag"),
-        pytest.param({"channelMessageId": "wamid.HBg"}, "channel_message_id", "wamid.HBg", id="channel-message-id-string"),
-        pytest.param({"channelMessageId": 77}, "channel_message_id", 77, id="channel-message-id-int"),
-        pytest.param({"sender": {"source": "workflow", "userId": "u1", "workflowId": 9}}, "sender", Sender(source="workflow", user_id="u1"), id="sender-string-ids-extra-field"),
+        pytest.param(
+            {"status": [{"value": "played", "timestamp": 1}]},
+            "status",
+            (MessageStatus(value="played", timestamp=1),),
+            id="new-status",
+        ),
+        pytest.param(
+            {"message": {"type": "text", "text": "t", "messageTag": "HUMAN_AGENT"}},
+            "message",
+            TextMessage(text="t", message_tag="HUMAN_AGENT"),
+            id="new-tag",
+        ),
+        pytest.param(
+            {"channelMessageId": "wamid.HBg"},
+            "channel_message_id",
+            "wamid.HBg",
+            id="channel-message-id-string",
+        ),
+        pytest.param(
+            {"channelMessageId": 77}, "channel_message_id", 77, id="channel-message-id-int"
+        ),
+        pytest.param(
+            {"sender": {"source": "workflow", "userId": "u1", "workflowId": 9}},
+            "sender",
+            Sender(source="workflow", user_id="u1"),
+            id="sender-string-ids-extra-field",
+        ),
         pytest.param({"brandNewField": {"x": 1}}, "message", None, id="unknown-field-ignored"),
     ],
 )
-def test_forward_compatible_values_are_kept(changes: dict[str, Any], field: str, expected: object) -> None:
+def test_forward_compatible_values_are_kept(
+    changes: dict[str, Any], field: str, expected: object
+) -> None:
     """Values the SDK does not know are kept as they arrived, never rejected."""
     [message] = decode_messages([_message(**changes)])
     assert expected == getattr(message, field)
@@ -112,8 +143,8 @@ def test_forward_compatible_values_are_kept(changes: dict[str, Any], field: str,
 def test_known_enum_values_are_members_and_strings() -> None:
     """A known traffic is the enum member and compares equal to its string."""
     [message] = decode_messages([_message(traffic="incoming")])
-    assert message.traffic is Traffic.INCOMING
     assert "incoming" == message.traffic
+    assert message.traffic is Traffic.INCOMING
 
 
 def test_status_timestamps_are_available_as_aware_datetimes() -> None:
@@ -131,14 +162,24 @@ def test_status_timestamps_are_available_as_aware_datetimes() -> None:
         pytest.param({"items": []}, "lacks", id="no-pagination"),
         pytest.param([1, 2], "lacks", id="not-an-object"),
         pytest.param({"items": {}, "pagination": {}}, "shape", id="items-not-a-list"),
-        pytest.param({"items": [{"messageId": 1}], "pagination": {}}, "shape", id="message-missing-fields"),
-        pytest.param({"items": [_message(messageId="x")], "pagination": {}}, "shape", id="message-id-not-int"),
+        pytest.param(
+            {"items": [{"messageId": 1}], "pagination": {}}, "shape", id="message-missing-fields"
+        ),
+        pytest.param(
+            {"items": [_message(messageId="x")], "pagination": {}}, "shape", id="message-id-not-int"
+        ),
         pytest.param({"items": [], "pagination": {"next": 5}}, "shape", id="next-not-a-string"),
-        pytest.param({"items": [_message(message={"text": "no type"})], "pagination": {}}, "shape", id="body-without-type"),
+        pytest.param(
+            {"items": [_message(message={"text": "no type"})], "pagination": {}},
+            "shape",
+            id="body-without-type",
+        ),
     ],
 )
-def test_malformed_bodies_raise_a_typed_error_with_status_and_excerpt(body: object, reason: str) -> None:
-    """A body that is not the documented shape raises APIResponseDecodeError with status and excerpt."""
+def test_malformed_bodies_raise_a_typed_error_with_status_and_excerpt(
+    body: object, reason: str
+) -> None:
+    """A body not of the documented shape raises APIResponseDecodeError with status and excerpt."""
     with pytest.raises(APIResponseDecodeError, match=reason) as info:
         _decode(body, status=200)
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
@@ -179,7 +220,10 @@ wire_messages = st.fixed_dictionaries(
         ),
         "status": st.lists(
             st.fixed_dictionaries(
-                {"value": st.sampled_from(["sent", "read", "played"]), "timestamp": st.integers(min_value=0, max_value=2**40)},
+                {
+                    "value": st.sampled_from(["sent", "read", "played"]),
+                    "timestamp": st.integers(min_value=0, max_value=2**40),
+                },
                 optional={"message": st.text()},
             ),
             min_size=1,

@@ -66,7 +66,9 @@ def test_a_non_string_identifier_is_rejected() -> None:
         pytest.param(Identifier.id(123), "id:123", id="id-from-int"),
         pytest.param(Identifier.id("42"), "id:42", id="id-from-str"),
         pytest.param(Identifier.email("abdc@gmail.com"), "email:abdc@gmail.com", id="email"),
-        pytest.param(Identifier.phone("+60 12-123 3112"), "phone:+60121233112", id="phone-formatted"),
+        pytest.param(
+            Identifier.phone("+60 12-123 3112"), "phone:+60121233112", id="phone-formatted"
+        ),
     ],
 )
 def test_value_type_constructors_render_the_wire_string(made: Identifier, expected: str) -> None:

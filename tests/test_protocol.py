@@ -43,7 +43,10 @@ BASE = check_base_url("https://api.aelyst.ai/v1")
 def test_the_list_url_is_built_on_the_base_url() -> None:
     """The list URL is the base URL, the encoded identifier, limit and cursorId."""
     url = list_messages_url(BASE, Identifier.parse("email:a/b@c.io"), limit=10, cursor="42")
-    assert "https://api.aelyst.ai/v1/contact/email:a%2Fb@c.io/message/list?limit=10&cursorId=42" == str(url)
+    assert (
+        "https://api.aelyst.ai/v1/contact/email:a%2Fb@c.io/message/list?limit=10&cursorId=42"
+        == str(url)
+    )
 
 
 def test_the_list_url_omits_absent_parameters() -> None:
@@ -88,14 +91,20 @@ def test_a_limit_outside_1_to_50_is_rejected_naming_it(limit: object) -> None:
             10,
             id="seed-example",
         ),
-        pytest.param("/v1/contact/id:1/message/list?cursorId=-10", "-10", None, id="relative-negative"),
-        pytest.param("http://h/x?cursorId=a%2Bb&limit=99", "a+b", None, id="encoded-cursor-bad-limit"),
+        pytest.param(
+            "/v1/contact/id:1/message/list?cursorId=-10", "-10", None, id="relative-negative"
+        ),
+        pytest.param(
+            "http://h/x?cursorId=a%2Bb&limit=99", "a+b", None, id="encoded-cursor-bad-limit"
+        ),
         pytest.param("?limit=5&cursorId=abc#frag", "abc", 5, id="query-only"),
         pytest.param("", None, None, id="empty"),
         pytest.param(None, None, None, id="null"),
     ],
 )
-def test_cursor_and_limit_are_read_from_links(link: str | None, cursor: str | None, limit: int | None) -> None:
+def test_cursor_and_limit_are_read_from_links(
+    link: str | None, cursor: str | None, limit: int | None
+) -> None:
     """Only the query of a link is read: cursorId and limit."""
     assert (cursor, limit) == (cursor_from_link(link), limit_from_link(link))
 
@@ -103,7 +112,9 @@ def test_cursor_and_limit_are_read_from_links(link: str | None, cursor: str | No
 def test_a_next_link_without_cursor_cannot_be_followed() -> None:
     """A non-empty next link without cursorId raises PaginationError."""
     with pytest.raises(PaginationError, match="cursorId"):
-        cursor_from_link("https://api.aelyst.ai/v1/contact/id:1/message/list?limit=10", required=True)
+        cursor_from_link(
+            "https://api.aelyst.ai/v1/contact/id:1/message/list?limit=10", required=True
+        )
 
 
 @given(st.text())
@@ -166,7 +177,9 @@ def _response(status: int, body: bytes) -> Response:
 )
 def test_statuses_map_to_typed_errors(status: int, cls: type[APIStatusError]) -> None:
     """Each documented status becomes its error class, carrying status, code and message."""
-    error = error_for_response(_response(status, b'{"code": %d, "message": "Nope"}' % status), RateLimit())
+    error = error_for_response(
+        _response(status, b'{"code": %d, "message": "Nope"}' % status), RateLimit()
+    )
     assert cls is type(error)
     assert error is not None
     assert (status, status, "Nope") == (error.status, error.code, error.api_message)
@@ -184,12 +197,16 @@ def test_a_429_carries_retry_after() -> None:
     ("body", "code", "message"),
     [
         pytest.param(b"<html>502 Bad Gateway</html>", None, None, id="not-json"),
-        pytest.param(b'{"code": "E42", "message": {"detail": "x"}}', "E42", '{"detail":"x"}', id="odd-types"),
+        pytest.param(
+            b'{"code": "E42", "message": {"detail": "x"}}', "E42", '{"detail":"x"}', id="odd-types"
+        ),
         pytest.param(b"[1, 2]", None, None, id="not-an-object"),
         pytest.param(b'{"code": true}', None, None, id="boolean-code"),
     ],
 )
-def test_error_bodies_are_parsed_defensively(body: bytes, code: object, message: str | None) -> None:
+def test_error_bodies_are_parsed_defensively(
+    body: bytes, code: object, message: str | None
+) -> None:
     """Odd error bodies still give a typed error with the excerpt of the body."""
     error = error_for_response(_response(502, body), RateLimit())
     assert error is not None

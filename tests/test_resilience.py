@@ -54,7 +54,7 @@ async def test_fifty_contacts_under_twenty_percent_faults_equal_the_ground_truth
     identifiers = list(server.dataset.identifiers())
     async with AelystClient(TOKEN, base_url=server.url, retry=FAST) as client:
         results = await asyncio.gather(*(list_all(client, i, limit=10) for i in identifiers))
-    assert ground_truth(server.dataset, identifiers) == dict(zip(identifiers, results))
+    assert ground_truth(server.dataset, identifiers) == dict(zip(identifiers, results, strict=True))
     assert len(server.faults.injected) > 10
     assert TOKEN not in caplog.text
 
@@ -62,11 +62,13 @@ async def test_fifty_contacts_under_twenty_percent_faults_equal_the_ground_truth
 async def test_the_token_never_shows_in_logs_reprs_or_errors_under_any_fault(
     server: FakeAelystServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Under every fault, with retries exhausted: no log line, repr or error text holds the token."""
+    """Under every fault, retries exhausted: no log line, repr or error text holds the token."""
     caplog.set_level(logging.DEBUG)
     identifier = next(iter(server.dataset.identifiers()))
     texts: list[str] = []
-    async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy(max_attempts=2, backoff_base=0)) as client:
+    async with AelystClient(
+        TOKEN, base_url=server.url, retry=RetryPolicy(max_attempts=2, backoff_base=0)
+    ) as client:
         texts.append(repr(client))
         for fault in [*ALL_FAULTS, Fault.status(401), Fault.status(404), Fault.status(400)]:
             server.faults.next(fault, times=2)
@@ -100,10 +102,14 @@ async def test_one_info_line_per_retry_and_none_on_the_happy_path(
     assert all(r.levelno == logging.INFO for r in caplog.records)
 
 
-async def test_a_retry_after_beyond_the_cap_raises_instead_of_sleeping(server: FakeAelystServer) -> None:
+async def test_a_retry_after_beyond_the_cap_raises_instead_of_sleeping(
+    server: FakeAelystServer,
+) -> None:
     """A Retry-After longer than max_retry_after raises RateLimitError carrying when to retry."""
     server.faults.next(Fault.rate_limited(retry_after=3600), times=1)
-    async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy(max_retry_after=60)) as client:
+    async with AelystClient(
+        TOKEN, base_url=server.url, retry=RetryPolicy(max_retry_after=60)
+    ) as client:
         with pytest.raises(RateLimitError) as info:
             await list_all(client, next(iter(server.dataset.identifiers())))
     assert 3600 == info.value.retry_after
@@ -114,7 +120,9 @@ async def test_a_retry_after_beyond_the_cap_raises_instead_of_sleeping(server: F
 async def test_a_slow_response_times_out(server: FakeAelystServer) -> None:
     """A response slower than the read timeout raises APITimeoutError (no retries here)."""
     server.faults.next(Fault.slow(2.0), times=1)
-    async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy.disabled(), timeout=Timeout(read=0.05)) as client:
+    async with AelystClient(
+        TOKEN, base_url=server.url, retry=RetryPolicy.disabled(), timeout=Timeout(read=0.05)
+    ) as client:
         with pytest.raises(APITimeoutError):
             await list_all(client, next(iter(server.dataset.identifiers())))
 
@@ -123,7 +131,9 @@ async def test_a_slow_response_is_retried_within_the_deadline(server: FakeAelyst
     """A timed-out attempt is retried and the call succeeds."""
     server.faults.next(Fault.slow(2.0), times=1)
     identifier = next(iter(server.dataset.identifiers()))
-    async with AelystClient(TOKEN, base_url=server.url, retry=FAST, timeout=Timeout(read=0.05)) as client:
+    async with AelystClient(
+        TOKEN, base_url=server.url, retry=FAST, timeout=Timeout(read=0.05)
+    ) as client:
         assert server.dataset.messages(identifier) == await list_all(client, identifier)
 
 
@@ -131,7 +141,9 @@ async def test_a_closed_port_is_a_connection_error() -> None:
     """Nothing listening: APIConnectionError after the retries."""
     async with FakeAelystServer(token=TOKEN) as gone:
         url = gone.url
-    async with AelystClient(TOKEN, base_url=url, retry=RetryPolicy(max_attempts=2, backoff_base=0)) as client:
+    async with AelystClient(
+        TOKEN, base_url=url, retry=RetryPolicy(max_attempts=2, backoff_base=0)
+    ) as client:
         with pytest.raises(APIConnectionError):
             await list_all(client, "id:1")
 
@@ -139,7 +151,9 @@ async def test_a_closed_port_is_a_connection_error() -> None:
 async def test_retries_run_out_with_the_last_error(server: FakeAelystServer) -> None:
     """max_attempts failures in a row raise the last error, after exactly that many requests."""
     server.faults.next(Fault.status(500), times=5)
-    async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy(max_attempts=3, backoff_base=0)) as client:
+    async with AelystClient(
+        TOKEN, base_url=server.url, retry=RetryPolicy(max_attempts=3, backoff_base=0)
+    ) as client:
         with pytest.raises(InternalServerError):
             await list_all(client, next(iter(server.dataset.identifiers())))
     assert 3 == server.stats.requests
@@ -150,12 +164,16 @@ async def test_a_per_call_retry_policy_overrides_the_client(server: FakeAelystSe
     server.faults.next(Fault.status(503), times=1)
     async with AelystClient(TOKEN, base_url=server.url, retry=FAST) as client:
         with pytest.raises(InternalServerError):
-            await list_all(client, next(iter(server.dataset.identifiers())), retry=RetryPolicy.disabled())
+            await list_all(
+                client, next(iter(server.dataset.identifiers())), retry=RetryPolicy.disabled()
+            )
 
 
 async def test_pages_and_errors_expose_the_rate_limit_state() -> None:
     """Each page carries limit and remaining; a 429 carries retry_after too."""
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=2, contacts=3), rate_limit=RateLimitConfig(requests=50)) as server:
+    async with FakeAelystServer(
+        token=TOKEN, dataset=Dataset(seed=2, contacts=3), rate_limit=RateLimitConfig(requests=50)
+    ) as server:
         identifier = next(iter(server.dataset.identifiers()))
         async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy.disabled()) as client:
             page = await anext(client.messages.list(identifier).pages())
@@ -169,8 +187,12 @@ async def test_pages_and_errors_expose_the_rate_limit_state() -> None:
 async def test_the_token_is_never_sent_to_a_host_a_link_names() -> None:
     """Links naming another server are followed on base_url: the other server sees nothing."""
     async with FakeAelystServer(token=None) as trap:
-        async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=4, contacts=5), base_url=trap.url) as server:
-            identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+        async with FakeAelystServer(
+            token=TOKEN, dataset=Dataset(seed=4, contacts=5), base_url=trap.url
+        ) as server:
+            identifier = max(
+                server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i))
+            )
             async with AelystClient(TOKEN, base_url=server.url) as client:
                 messages = await list_all(client, identifier, limit=5)
             assert server.dataset.messages(identifier) == messages
@@ -183,6 +205,8 @@ async def test_list_many_under_faults_reports_no_failure(server: FakeAelystServe
     server.faults.fraction(0.2, ALL_FAULTS, seed=9)
     identifiers = list(server.dataset.identifiers())
     async with AelystClient(TOKEN, base_url=server.url, retry=FAST) as client:
-        got, failures = await drain(client.messages.list_many(identifiers, concurrency=16, limit=10))
+        got, failures = await drain(
+            client.messages.list_many(identifiers, concurrency=16, limit=10)
+        )
     assert [] == failures
     assert ground_truth(server.dataset, identifiers) == {i: got.get(i, []) for i in identifiers}
