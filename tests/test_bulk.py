@@ -17,7 +17,7 @@ from aelyst_async import (
     PageResult,
     RetryPolicy,
 )
-from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, RateLimitConfig
 
 from .helpers import drain, ground_truth
 
@@ -235,29 +235,46 @@ def test_one_identifier_instead_of_many_is_rejected() -> None:
         client.messages.list_many("id:1")
 
 
-async def test_two_hundred_contacts_under_faults_and_a_rate_limit_equal_the_ground_truth() -> None:
-    """200 contacts, 20% faults and a rate limit: exactly the server's messages, no loss."""
+async def test_two_hundred_contacts_under_faults_and_a_10_per_second_limit_are_all_listed() -> None:
+    """200 contacts, 20% faults and a 10/s rate limit: exactly the server's messages."""
+    clock = FakeClock(auto_advance=True)  # shared by server and client: pacing takes no real time
     dataset = Dataset(seed=5, contacts=200, messages=(0, 25))
     faults = [
         Fault.status(500),
         Fault.status(503),
-        Fault.rate_limited(retry_after=0.02),
+        Fault.rate_limited(retry_after=2),
         Fault.truncate(),
         Fault.cut_json(),
         Fault.not_json(),
     ]
-    # Real time here (the outcome, not the timing, is asserted): the pacing logic itself is
-    # tested on a fake clock in test_limiter.py.
+    rate = RateLimitConfig(requests=10)
     async with FakeAelystServer(
-        token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=150)
+        token=TOKEN, dataset=dataset, rate_limit=rate, clock=clock
     ) as server:
         server.faults.fraction(0.2, faults, seed=3)
         identifiers = list(dataset.identifiers())
-        fast_retries = RetryPolicy(backoff_base=0.01, backoff_cap=0.05)
-        async with AelystClient(TOKEN, base_url=server.url, retry=fast_retries) as client:
+        async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
             got, failures = await drain(
                 client.messages.list_many(identifiers, concurrency=16, limit=10)
             )
         assert [] == failures
         assert ground_truth(dataset, identifiers) == {i: got.get(i, []) for i in identifiers}
         assert server.stats.faults.total() > 0
+
+
+async def test_pacing_fills_the_rate_limit_without_a_single_429() -> None:
+    """16 workers under a 10/s limit: no 429, and the time taken is what the limit allows."""
+    clock = FakeClock(auto_advance=True)
+    dataset = Dataset(seed=6, contacts=120, messages=(0, 25))
+    rate = RateLimitConfig(requests=10)
+    async with FakeAelystServer(
+        token=TOKEN, dataset=dataset, rate_limit=rate, clock=clock
+    ) as server:
+        async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
+            got, failures = await drain(
+                client.messages.list_many(dataset.identifiers(), concurrency=16, limit=10)
+            )
+        assert ([], 0) == (failures, server.stats.rate_limited)
+        ideal = (server.stats.requests - 10) / 10  # the first 10 ride on the full bucket
+        assert ideal - 0.01 <= clock.monotonic() <= ideal * 1.05
+        assert ground_truth(dataset, dataset.identifiers()) == got

@@ -1,0 +1,229 @@
+"""
+The retry loop: one call, several attempts, one deadline. Pure orchestration: the attempt
+itself (`send`) and the decoding (`decode`) are given, and nothing here imports aiohttp.
+
+Rules:
+
+1. Each attempt: wait for the rate limiter, send, read the rate-limit headers, tell the
+   limiter, classify the response, decode a 2xx.
+2. Retried: connection errors, timeouts, the statuses in `policy.retry_statuses`, and
+   decode errors when `policy.retry_decode_errors`. Anything else is raised at once, so
+   400, 401, 403 and 404 cost exactly one attempt. When `policy.max_attempts` attempts have
+   failed, the last error is raised as it is.
+3. The wait before retry number `n` (1 for the first retry) is `policy.backoff(n, random())`
+   (full jitter), unless the response said how long to wait:
+   - a `Retry-After` longer than `policy.max_retry_after` raises the error (a
+     `RateLimitError` carries `retry_after` and `retry_at`) at once, without waiting;
+   - with a rate limiter, a response with `Retry-After`, or any 429, has paused the key in
+     the limiter (its contract), so the wait happens in the next `acquire()` and the loop
+     does not sleep on top of it;
+   - without one, the loop sleeps `Retry-After` (backoff for a 429 without it).
+4. Deadline. `total` seconds cover attempts, sleeps and limiter waits together: each
+   attempt's `send` gets the seconds left, and `acquire` the same as its timeout. When the
+   time left cannot cover the next wait (known in advance: a backoff or a `Retry-After`), or
+   the limiter cannot grant in time, or no time is left for an attempt, the loop stops
+   without waiting in vain and raises `APITimeoutError("GET /v1/...: deadline of Ns exceeded
+   after K attempts")`, chained from the last error (in `__cause__`; `None` when no attempt
+   was made). One exception type for "out of time" lets callers catch it (it is also a
+   `TimeoutError`) whatever the last failure was, and the cause is one attribute away.
+5. Logging, to the `aelyst_async` logger: exactly one INFO line per retry, naming the
+   route template (`description`), the wait, the attempt about to be made and the reason
+   (`HTTP 503`, `connection error`, `timeout`, `invalid body`). Nothing at INFO or above on
+   success, and never a body, a header, a token or a concrete identifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TypeVar
+
+from ._clock import Clock
+from ._config import RetryPolicy
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseDecodeError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+)
+from ._limiter import RateLimiter
+from ._models import RateLimit
+from ._protocol import Response, error_for_response, parse_rate_limit
+
+__all__ = ["call_with_retries"]
+
+T = TypeVar("T")
+
+_LOGGER = logging.getLogger("aelyst_async")
+
+
+class _Deadline:
+    """
+    The time left of one call.
+    """
+
+    def __init__(self, clock: Clock, total: float | None, description: str) -> None:
+        self.clock = clock
+        self.total = total
+        self.description = description
+        self.at = None if total is None else clock.monotonic() + total
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - self.clock.monotonic()
+
+    def exceeded(self, attempts: int, last: APIError | None) -> APITimeoutError:
+        """
+        The error to raise, `from last`, when the deadline cannot cover what is left to do.
+        """
+        plural = "" if attempts == 1 else "s"
+        return APITimeoutError(
+            f"{self.description}: deadline of {self.total:g}s exceeded after {attempts} "
+            f"attempt{plural}",
+            url=None if last is None else last.url,
+        )
+
+
+async def call_with_retries(
+    send: Callable[[float | None], Awaitable[Response]],
+    decode: Callable[[Response, RateLimit], T],
+    *,
+    policy: RetryPolicy,
+    limiter: RateLimiter | None,
+    key: Hashable,
+    clock: Clock,
+    total: float | None,
+    random: Callable[[], float] = _random.random,
+    logger: logging.Logger = _LOGGER,
+    description: str,
+) -> T:
+    """
+    Make one API call, retrying it as `policy` allows within `total` seconds.
+
+    Args:
+        send: Makes one attempt; receives the seconds left for the whole call (`None`: no
+            deadline) and raises `APIConnectionError` or `APITimeoutError` on transport faults.
+        decode: Turns a 2xx response into the result; raises `APIResponseDecodeError`.
+        policy: What is retried, how often, and how long to back off.
+        limiter: The rate limiter to wait on before each attempt, or `None`.
+        key: The limiter key of this call.
+        clock: The clock for backoff sleeps and the deadline.
+        total: Seconds for the whole call, attempts, sleeps and limiter waits together;
+            `None` for no deadline.
+        random: A source of numbers in `[0, 1)` for the jitter.
+        logger: Where the retry lines go.
+        description: The call as it may be logged: method and route template, never a
+            concrete identifier nor a token, e.g. `GET /v1/contact/{identifier}/message/list`.
+
+    Returns:
+        What `decode` made of the first successful response.
+
+    Raises:
+        APIStatusError: A response that is not retried, or the last one when attempts ran
+            out (`RateLimitError` also when `Retry-After` exceeds `policy.max_retry_after`).
+        APIConnectionError: The last transport fault when attempts ran out.
+        APIResponseDecodeError: A body that could not be decoded, when not retried or last.
+        APITimeoutError: When the deadline cannot cover what is left to do (module rule 4).
+
+    Example:
+        ```python
+        page = await call_with_retries(
+            send, decode_page, policy=RetryPolicy(), limiter=limiter, key=key,
+            clock=SystemClock(), total=60, description="GET /v1/contact/{identifier}/message/list",
+        )
+        ```
+    """
+    deadline = _Deadline(clock, total, description)
+    last_error: APIError | None = None
+    attempt = 0
+    while True:
+        if limiter is not None:
+            try:
+                await limiter.acquire(key, timeout=deadline.remaining())
+            except TimeoutError:
+                raise deadline.exceeded(attempt, last_error) from last_error
+        remaining = deadline.remaining()
+        if remaining is not None and remaining <= 0:
+            raise deadline.exceeded(attempt, last_error) from last_error
+        attempt += 1
+        retry_after: float | None = None
+        try:
+            response = await send(remaining)
+        except APIConnectionError as exc:
+            error: APIError = exc
+            reason = "timeout" if isinstance(exc, APITimeoutError) else "connection error"
+        else:
+            rate_limit = parse_rate_limit(response.headers, now=clock.wall())
+            if limiter is not None:
+                limiter.observe(key, response.status, rate_limit)
+            status_error = error_for_response(response, rate_limit)
+            if status_error is None:
+                try:
+                    return decode(response, rate_limit)
+                except APIResponseDecodeError as exc:
+                    if not policy.retry_decode_errors:
+                        raise
+                    error, reason = exc, "invalid body"
+            else:
+                retry_after = rate_limit.retry_after
+                _raise_unless_retryable(status_error, retry_after, policy)
+                error, reason = status_error, f"HTTP {status_error.status}"
+        last_error = error
+        if attempt >= policy.max_attempts:
+            raise error
+        wait, waits_in_limiter = _wait_before_retry(
+            error, retry_after, attempt, policy, limiter, random
+        )
+        remaining = deadline.remaining()
+        if remaining is not None and wait >= remaining:
+            raise deadline.exceeded(attempt, last_error) from last_error
+        when = (
+            "when the rate limiter allows" if waits_in_limiter and wait == 0 else f"in {wait:.2f}s"
+        )
+        logger.info(
+            "retrying %s %s (attempt %d of %d): %s",
+            description,
+            when,
+            attempt + 1,
+            policy.max_attempts,
+            reason,
+        )
+        if not waits_in_limiter:
+            await clock.sleep(wait)
+
+
+def _raise_unless_retryable(
+    error: APIStatusError, retry_after: float | None, policy: RetryPolicy
+) -> None:
+    """
+    Raise a status error that module rules 2 and 3 do not retry.
+    """
+    if error.status not in policy.retry_statuses:
+        raise error
+    if retry_after is not None and retry_after > policy.max_retry_after:
+        raise error
+
+
+def _wait_before_retry(
+    error: APIError,
+    retry_after: float | None,
+    attempt: int,
+    policy: RetryPolicy,
+    limiter: RateLimiter | None,
+    random: Callable[[], float],
+) -> tuple[float, bool]:
+    """
+    How long to wait before the next attempt, and whether the limiter does the waiting.
+
+    Returns:
+        `(seconds, in_limiter)`; when `in_limiter`, `seconds` is what the response asked for
+        (0 when it did not say) and the loop does not sleep.
+    """
+    paused_by_server = retry_after is not None or isinstance(error, RateLimitError)
+    if limiter is not None and paused_by_server:
+        return retry_after or 0.0, True
+    if retry_after is not None:
+        return retry_after, False
+    return policy.backoff(attempt, random()), False
