@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 
 import pytest
 
@@ -16,11 +16,13 @@ from aelyst_async import (
     APIConnectionError,
     APITimeoutError,
     InternalServerError,
+    RateLimit,
     RateLimitError,
     RetryPolicy,
     Timeout,
+    TokenBucketLimiter,
 )
-from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, RateLimitConfig
 
 from .helpers import drain, ground_truth, list_all
 
@@ -210,3 +212,58 @@ async def test_list_many_under_faults_reports_no_failure(server: FakeAelystServe
         )
     assert [] == failures
     assert ground_truth(server.dataset, identifiers) == {i: got.get(i, []) for i in identifiers}
+
+
+async def test_two_clients_sharing_one_limiter_share_one_quota() -> None:
+    """Two clients with one limiter and one token pace together: no 429 between them."""
+    clock = FakeClock(auto_advance=True)
+    dataset = Dataset(seed=12, contacts=40, messages=(0, 25))
+    limiter = TokenBucketLimiter(clock=clock)
+    rate = RateLimitConfig(requests=10)
+    async with FakeAelystServer(
+        token=TOKEN, dataset=dataset, rate_limit=rate, clock=clock
+    ) as server:
+        identifiers = list(dataset.identifiers())
+        async with (
+            AelystClient(TOKEN, base_url=server.url, clock=clock, rate_limiter=limiter) as one,
+            AelystClient(TOKEN, base_url=server.url, clock=clock, rate_limiter=limiter) as two,
+        ):
+            halves = await asyncio.gather(
+                drain(one.messages.list_many(identifiers[::2], concurrency=8, limit=10)),
+                drain(two.messages.list_many(identifiers[1::2], concurrency=8, limit=10)),
+            )
+        assert 0 == server.stats.rate_limited
+        assert ground_truth(dataset, identifiers) == {**halves[0][0], **halves[1][0]}
+
+
+class CountingLimiter:
+    """A limiter of the user's own: it lets everything through and counts."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.observed: list[int] = []
+
+    async def acquire(self, key: Hashable, *, timeout: float | None = None) -> None:
+        self.acquired += 1
+
+    def observe(self, key: Hashable, status: int, rate_limit: RateLimit) -> None:
+        self.observed.append(status)
+
+
+async def test_a_limiter_of_the_users_own_is_asked_before_every_request(
+    server: FakeAelystServer,
+) -> None:
+    """Any object of the RateLimiter protocol is consulted and taught, retries included."""
+    limiter = CountingLimiter()
+    server.faults.next(Fault.status(503), times=1)
+    async with AelystClient(TOKEN, base_url=server.url, rate_limiter=limiter, retry=FAST) as client:
+        await list_all(client, next(iter(server.dataset.identifiers())))
+    assert (server.stats.requests, [503, 200]) == (limiter.acquired, limiter.observed[:2])
+
+
+async def test_no_limiter_means_no_pacing(server: FakeAelystServer) -> None:
+    """`rate_limiter=None` turns pacing off: the client exposes no limiter."""
+    async with AelystClient(TOKEN, base_url=server.url, rate_limiter=None) as client:
+        assert client.rate_limiter is None
+        identifier = next(iter(server.dataset.identifiers()))
+        assert server.dataset.messages(identifier) == await list_all(client, identifier)
