@@ -26,12 +26,21 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ExportError,
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+)
+from ._export import (
+    ExportProgress,
+    ExportSnapshot,
+    ExportSummary,
+    FailedContact,
+    PlainProgress,
+    run_export,
 )
 from ._identifiers import Identifier
 from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
@@ -70,6 +79,11 @@ __all__ = [
     "ClientStats",
     "Clock",
     "DeliveryStatus",
+    "ExportError",
+    "ExportProgress",
+    "ExportSnapshot",
+    "ExportSummary",
+    "FailedContact",
     "FailureResult",
     "Identifier",
     "InternalServerError",
@@ -86,6 +100,7 @@ __all__ = [
     "Pagination",
     "PaginationError",
     "PermissionDeniedError",
+    "PlainProgress",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
@@ -98,4 +113,5 @@ __all__ = [
     "Traffic",
     "UnknownMessage",
     "__version__",
+    "run_export",
 ]

@@ -8,12 +8,13 @@ Rules:
 2. Bounded: `concurrency` workers, each with at most one request in flight, and a queue of
    at most `buffer` finished results. A slow consumer blocks the workers, which then send
    nothing: memory stays flat whatever the number of contacts and messages.
-3. Every contact ends in exactly one of: its last `PageResult` (`resume_cursor is None`) or
+3. A cursor in `cursors` applies to the first occurrence of its identifier only.
+4. Every contact ends in exactly one of: its last `PageResult` (`resume_cursor is None`) or
    one `FailureResult` carrying where to resume. A failed contact never stops the others,
    unless `fail_fast`.
-4. Closing the stream (`aclose()`, leaving `async with`, or dropping it after `break`)
+5. Closing the stream (`aclose()`, leaving `async with`, or dropping it after `break`)
    cancels every worker: no task and no request outlives it.
-5. All workers share the client's rate limiter and retry policy: pacing is per client, not
+6. All workers share the client's rate limiter and retry policy: pacing is per client, not
    per contact.
 """
 
@@ -139,7 +140,7 @@ class _Engine:
             raise InvalidArgumentError(f"identifiers must be an iterable, not {identifiers!r}")
         self.concurrency = concurrency
         self.limit = limit
-        self.cursors: Mapping[str, str] = dict(cursors or {})
+        self.cursors: dict[str, str] = dict(cursors or {})
         self.fail_fast = fail_fast
         self.buffer = buffer
         self.queue: asyncio.Queue[object] | None = None
@@ -198,7 +199,7 @@ class _Engine:
             self.fetch,
             identifier,
             limit=self.limit,
-            cursor_id=self.cursors.get(key),
+            cursor_id=self.cursors.pop(key, None),  # a repeated identifier starts afresh
             max_items=None,
         )
         try:

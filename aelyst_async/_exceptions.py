@@ -15,7 +15,8 @@ AelystError
 │       ├── NotFoundError                    404
 │       ├── RateLimitError                   429, with retry_after
 │       └── InternalServerError              5xx
-└── PaginationError                          a `next` link the SDK refuses to follow
+├── PaginationError                          a `next` link the SDK refuses to follow
+└── ExportError                              an export cannot start or resume safely
 ```
 
 Rules this module keeps:
@@ -45,6 +46,7 @@ __all__ = [
     "AelystError",
     "AuthenticationError",
     "BadRequestError",
+    "ExportError",
     "InternalServerError",
     "InvalidArgumentError",
     "NotFoundError",
@@ -109,6 +111,13 @@ class PaginationError(AelystError):
     def __init__(self, message: str, *, cursor: str | None = None) -> None:
         super().__init__(message)
         self.cursor = cursor
+
+
+class ExportError(AelystError):
+    """
+    An export cannot start or resume: a checkpoint in the way, a checkpoint that does not
+    match its output or its input, an output locked by another export.
+    """
 
 
 class APIError(AelystError):
