@@ -32,7 +32,7 @@ from ._identifiers import Identifier, coerce_identifier
 from ._models import Page
 from ._pagination import FetchPage, MessagePager
 
-__all__ = ["FailureResult", "MessageStream", "PageResult"]
+__all__ = ["BulkEngine", "FailureResult", "MessageStream", "PageResult"]
 
 
 @attrs.frozen(kw_only=True)
@@ -106,7 +106,7 @@ def check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
-class _Engine:
+class BulkEngine:
     """
     The workers and their queue. Deliberately holds no reference to the `MessageStream`, so
     that dropping the stream after `break` lets it be collected, and its finaliser cancel
@@ -122,7 +122,7 @@ class _Engine:
         limit: int | None,
         cursors: Mapping[str, str] | None,
         fail_fast: bool,
-        buffer: int,
+        buffer: int | None = None,
     ) -> None:
         self.fetch = fetch
         self.sync_source: Iterator[Identifier | str] | None = None
@@ -142,7 +142,7 @@ class _Engine:
         self.limit = limit
         self.cursors: dict[str, str] = dict(cursors or {})
         self.fail_fast = fail_fast
-        self.buffer = buffer
+        self.buffer = buffer or concurrency
         self.queue: asyncio.Queue[object] | None = None
         self.source_lock: asyncio.Lock | None = None
         self.exhausted = False
@@ -230,26 +230,8 @@ class MessageStream:
         ```
     """
 
-    def __init__(
-        self,
-        fetch: FetchPage,
-        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
-        *,
-        concurrency: int,
-        limit: int | None,
-        cursors: Mapping[str, str] | None,
-        fail_fast: bool,
-        buffer: int | None = None,
-    ) -> None:
-        self._engine = _Engine(
-            fetch,
-            identifiers,
-            concurrency=concurrency,
-            limit=limit,
-            cursors=cursors,
-            fail_fast=fail_fast,
-            buffer=buffer or concurrency,
-        )
+    def __init__(self, engine: BulkEngine) -> None:
+        self._engine = engine
         self._closed = False
 
     def __repr__(self) -> str:
@@ -293,6 +275,6 @@ class MessageStream:
     def __del__(self) -> None:
         # Dropped after `break` without `aclose()`: cancelling needs no await. (No engine:
         # the constructor raised.)
-        engine: _Engine | None = getattr(self, "_engine", None)
+        engine: BulkEngine | None = getattr(self, "_engine", None)
         if engine is not None:
             engine.cancel()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import yarl
 
-from ._bulk import MessageStream, check_concurrency
+from ._bulk import BulkEngine, MessageStream, check_concurrency
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._converter import decode_page
@@ -241,7 +241,7 @@ class Messages:
             raise InvalidArgumentError(
                 f"cursors must be a mapping of identifier to cursor, not {cursors!r}"
             )
-        return MessageStream(
+        engine = BulkEngine(
             self._fetcher(retry, timeout),
             identifiers,
             concurrency=workers,
@@ -249,6 +249,7 @@ class Messages:
             cursors=cursors,
             fail_fast=bool(fail_fast),
         )
+        return MessageStream(engine)
 
 
 class AelystClient:

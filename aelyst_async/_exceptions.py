@@ -173,6 +173,7 @@ class APIStatusError(APIError):
         headers: The response headers.
         body: A short excerpt of the response body.
         rate_limit: The rate-limit state the response reported.
+        received_at: When the response arrived (aware UTC).
     """
 
     def __init__(
@@ -194,6 +195,7 @@ class APIStatusError(APIError):
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit
+        self.received_at = _dt.datetime.now(_dt.timezone.utc)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"
@@ -229,34 +231,9 @@ class RateLimitError(APIStatusError):
 
     Attributes:
         retry_after: Seconds to wait before retrying, as the server said, or `None`.
-        retry_at: When to retry, as an aware UTC datetime, or `None`.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 429,
-        code: int | str | None = None,
-        api_message: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | str | None = None,
-        rate_limit: RateLimit | None = None,
-        url: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            status=status,
-            code=code,
-            api_message=api_message,
-            headers=headers,
-            body=body,
-            rate_limit=rate_limit,
-            url=url,
-        )
-        self.retry_after = retry_after
-        self._received_at = _dt.datetime.now(_dt.timezone.utc)
+    retry_after: float | None = None
 
     @property
     def retry_at(self) -> _dt.datetime | None:
@@ -265,7 +242,7 @@ class RateLimitError(APIStatusError):
         """
         if self.retry_after is None:
             return None
-        return self._received_at + _dt.timedelta(seconds=self.retry_after)
+        return self.received_at + _dt.timedelta(seconds=self.retry_after)
 
 
 class InternalServerError(APIStatusError):
