@@ -98,6 +98,28 @@ def _statuses(value: Iterable[int]) -> frozenset[int]:
     return frozenset(value)
 
 
+def _check_attempts(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}"
+        )
+
+
+def _check_statuses(
+    instance: object, attribute: attrs.Attribute[Any], value: frozenset[int]
+) -> None:
+    forbidden = sorted(value & NEVER_RETRY_STATUSES)
+    if forbidden:
+        raise InvalidArgumentError(
+            f"RetryPolicy.retry_statuses may not contain {forbidden}: those are never retried"
+        )
+    bad = sorted(repr(s) for s in value if not isinstance(s, int) or not 100 <= s <= 599)
+    if bad:
+        raise InvalidArgumentError(
+            f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """
@@ -122,37 +144,15 @@ class RetryPolicy:
         ```
     """
 
-    max_attempts: int = attrs.field(default=5)
+    max_attempts: int = attrs.field(default=5, validator=_check_attempts)
     retry_statuses: frozenset[int] = attrs.field(
-        default=DEFAULT_RETRY_STATUSES, converter=_statuses
+        default=DEFAULT_RETRY_STATUSES, converter=_statuses, validator=_check_statuses
     )
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_cap: float = attrs.field(default=20.0, validator=_non_negative)
     jitter: bool = True
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     retry_decode_errors: bool = True
-
-    @max_attempts.validator
-    def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(
-                f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}"
-            )
-
-    @retry_statuses.validator
-    def _check_statuses(
-        self, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]
-    ) -> None:
-        forbidden = sorted(value & NEVER_RETRY_STATUSES)
-        if forbidden:
-            raise InvalidArgumentError(
-                f"RetryPolicy.retry_statuses may not contain {forbidden}: those are never retried"
-            )
-        bad = sorted(repr(s) for s in value if not isinstance(s, int) or not 100 <= s <= 599)
-        if bad:
-            raise InvalidArgumentError(
-                f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}"
-            )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

@@ -228,7 +228,9 @@ class FaultPlan:
         plan = FaultPlan().next(Fault.status(503), times=2)
         plan.fraction(0.2, [Fault.status(500), Fault.drop()], seed=1)
         async with FakeAelystServer(faults=plan) as server:
-            ...
+            clock = FakeClock(auto_advance=True)  # the client's backoffs take no real time
+            async with AelystClient("test-token", base_url=server.url, clock=clock) as client:
+                messages = [m async for m in client.messages.list("id:3")]
         assert server.stats.faults["status"] >= 2
         ```
     """

@@ -107,6 +107,11 @@ def _fault_plan(value: FaultPlan | None) -> FaultPlan:
     return FaultPlan() if value is None else value
 
 
+def _check_token(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"token must be a non-empty str or None, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class ServerOptions:
     """
@@ -129,7 +134,7 @@ class ServerOptions:
         page_cache_size: How many encoded pages to keep (0: none).
     """
 
-    token: str | None = attrs.field(default="test-token")
+    token: str | None = attrs.field(default="test-token", validator=_check_token)
     dataset: Dataset = attrs.field(factory=Dataset)
     link_style: LinkStyle = attrs.field(
         default="canonical", validator=attrs.validators.in_(("canonical", "relative", "seed"))
@@ -142,11 +147,6 @@ class ServerOptions:
     clock: Clock = attrs.field(factory=SystemClock)
     base_url: str | None = None
     page_cache_size: int = attrs.field(default=256, validator=attrs.validators.ge(0))
-
-    @token.validator
-    def _check_token(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
-        if value is not None and (not isinstance(value, str) or not value):
-            raise ValueError(f"token must be a non-empty str or None, not {value!r}")
 
 
 @attrs.define(kw_only=True)
