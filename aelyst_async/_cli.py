@@ -230,7 +230,7 @@ async def list_messages(
         table.add_column("traffic", no_wrap=True, min_width=8)
         table.add_column("status", no_wrap=True, min_width=9)
         table.add_column("type", no_wrap=True, min_width=4)
-        table.add_column("text", no_wrap=True, overflow="ellipsis")
+        table.add_column("text", ratio=1)  # wraps: the other columns keep their width
         for row in rows:
             table.add_row(*row)
         Console(file=stdout).print(table)
