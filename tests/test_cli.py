@@ -83,6 +83,18 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "COLUMNS": "200", **extra}
 
 
+CONSOLE_SCRIPT = Path(sys.executable).parent / "aelyst"
+"""The console script pip installed beside this interpreter: the command users run."""
+
+
+def test_the_console_script_is_installed() -> None:
+    """`pip install` puts an `aelyst` command beside the interpreter, and it answers --help."""
+    result = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (0, True) == (result.returncode, "export" in result.stdout)
+
+
 def aelyst(
     *args: str,
     server: FakeAelystServer | None = None,
@@ -90,13 +102,14 @@ def aelyst(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """
-    Run `python -m aelyst_async ARGS`; with `server`, its URL and token come from the environment.
+    Run the installed `aelyst` console script; with `server`, its URL and token come from the
+    environment.
     """
     extra = dict(env or {})
     if server is not None:
         extra = {"AELYST_BASE_URL": server.url, "AELYST_TOKEN": TOKEN, **extra}
     return subprocess.run(
-        [sys.executable, "-m", "aelyst_async", *args],
+        [str(CONSOLE_SCRIPT), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -323,7 +336,7 @@ def test_an_export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes(
     contacts = list(DATASET.identifiers())[:24]
     out = tmp_path / "messages.jsonl"
     command = [
-        sys.executable, "-m", "aelyst_async", "export", "--contacts",
+        str(CONSOLE_SCRIPT), "export", "--contacts",
         str(contacts_file(tmp_path, contacts)), "--out", str(out), "--limit", "10",
         "--progress", "none", "--base-url", limited.url,
     ]  # fmt: skip
@@ -380,7 +393,7 @@ def test_demo_exports_and_verifies_against_the_ground_truth() -> None:
 def test_mock_server_prints_its_url_and_token_and_serves_until_ctrl_c() -> None:
     """`mock-server` prints where it listens and its token, serves, and stops on Ctrl-C."""
     command = [
-        sys.executable, "-m", "aelyst_async", "mock-server", "--port", "0", "--contacts", "3",
+        str(CONSOLE_SCRIPT), "mock-server", "--port", "0", "--contacts", "3",
         "--messages", "4", "--token", "local-token",
     ]  # fmt: skip
     with subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, text=True) as server:
