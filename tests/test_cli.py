@@ -364,7 +364,7 @@ def wait_for_messages(out: Path, process: subprocess.Popen[str]) -> None:
         with contextlib.suppress(OSError, orjson.JSONDecodeError):
             if orjson.loads(checkpoint.read_bytes())["counters"]["messages"]:
                 return
-        time.sleep(0.01)
+        time.sleep(0.01)  # allow-sleep: polling another process for progress, bounded
     raise AssertionError("the export made no progress in 20 s")
 
 

@@ -4,12 +4,15 @@ Decoding: the reference page's example, forward compatibility, and malformed bod
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aelyst_async import (
@@ -26,7 +29,13 @@ from aelyst_async import (
     Traffic,
     UnknownMessage,
 )
-from aelyst_async._converter import converter, decode_messages, decode_page
+from aelyst_async._converter import (
+    _build_converter,
+    _slot_constructor,
+    converter,
+    decode_messages,
+    decode_page,
+)
 from aelyst_async._protocol import Response
 
 SEED_EXAMPLE: dict[str, Any] = {
@@ -240,3 +249,154 @@ def test_wire_messages_round_trip_through_the_converter(wire: dict[str, Any]) ->
     """Decoding then encoding a message gives back the wire dict (the export relies on it)."""
     [message] = decode_messages([wire])
     assert wire == converter.unstructure(message)
+
+
+# -- the fast paths (module rule 3) ----------------------------------------------------------
+
+REFERENCE = _build_converter(fast=False)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=4),
+    st.lists(json_values, max_size=2),
+    st.dictionaries(st.text(max_size=4), json_values, max_size=2),
+)
+
+
+DOCUMENTED_MESSAGE: dict[str, Any] = {
+    "messageId": 1,
+    "contactId": 2,
+    "channelId": 3,
+    "traffic": "outgoing",
+    "channelMessageId": "wamid.1",
+    "message": {"type": "text", "text": "hi", "messageTag": "ACCOUNT_UPDATE"},
+    "status": [{"value": "failed", "timestamp": 5, "message": "why"}],
+    "sender": {"source": "user", "userId": "7", "teamId": "8"},
+}
+
+
+@st.composite
+def near_documented_messages(draw: st.DrawFn) -> Any:
+    """
+    A documented message with up to three keys, at any depth, removed or set to any value.
+    """
+    wire: dict[str, Any] = draw(wire_messages)
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        body, sender, statuses = wire.get("message"), wire.get("sender"), wire.get("status")
+        objects: list[tuple[dict[str, Any], tuple[str, ...]]] = [(wire, tuple(DOCUMENTED_MESSAGE))]
+        if isinstance(body, dict):
+            objects.append((body, ("type", "text", "messageTag")))
+        if isinstance(sender, dict):
+            objects.append((sender, ("source", "userId", "teamId")))
+        if isinstance(statuses, list):
+            objects += [
+                (s, ("value", "timestamp", "message")) for s in statuses if isinstance(s, dict)
+            ]
+        target, keys = draw(st.sampled_from(objects))
+        key = draw(st.sampled_from(keys))
+        if draw(st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = draw(odd_values)
+    return wire
+
+
+def _outcome(decode: Callable[[], object]) -> tuple[object, ...]:
+    try:
+        value = decode()
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return ("raised", type(exc), str(exc))
+    return ("returned", value, repr(value))  # the repr tells an enum member from a plain str
+
+
+MISSING = object()
+ODD_VALUES: tuple[object, ...] = (MISSING, None, True, 0, 1.5, "x", [], {}, [{}])
+DOCUMENTED_PATHS = [
+    *((key,) for key in DOCUMENTED_MESSAGE),
+    *(("message", key) for key in DOCUMENTED_MESSAGE["message"]),
+    *(("sender", key) for key in DOCUMENTED_MESSAGE["sender"]),
+    *(("status", 0, key) for key in DOCUMENTED_MESSAGE["status"][0]),
+]
+
+
+def _with(path: tuple[str | int, ...], value: object) -> dict[str, Any]:
+    wire = copy.deepcopy(DOCUMENTED_MESSAGE)
+    *parents, key = path
+    target: Any = wire
+    for step in parents:
+        target = target[step]
+    if value is MISSING:
+        del target[key]
+    else:
+        target[key] = value
+    return wire
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param(
+            _with(path, value),
+            id=f"{'.'.join(map(str, path))}={'missing' if value is MISSING else repr(value)}",
+        )
+        for path in DOCUMENTED_PATHS
+        for value in ODD_VALUES
+    ],
+)
+def test_one_odd_value_anywhere_decodes_exactly_as_the_generated_hooks(
+    wire: dict[str, Any],
+) -> None:
+    """One key missing or of another type: the fast paths agree with the generated hooks."""
+    expected = _outcome(lambda: REFERENCE.structure([wire], tuple[Message, ...]))
+    assert expected == _outcome(lambda: decode_messages([wire]))
+
+
+@settings(max_examples=300)
+@given(st.lists(near_documented_messages() | json_values, max_size=3))
+def test_the_fast_paths_decode_exactly_as_the_generated_hooks(items: list[Any]) -> None:
+    """Whatever the items, the fast paths return or raise what the generated hooks do."""
+    expected = _outcome(lambda: REFERENCE.structure(items, tuple[Message, ...]))
+    assert expected == _outcome(lambda: decode_messages(items))
+
+
+@given(wire_messages)
+def test_the_fast_paths_take_documented_messages(wire: dict[str, Any]) -> None:
+    """A documented message decodes through the fast paths to what the generated hooks give."""
+    expected = _outcome(lambda: REFERENCE.structure(wire, Message))
+    assert expected == _outcome(lambda: converter.structure(wire, Message))
+
+
+def test_the_slot_constructor_falls_back_to_init_for_a_class_with_a_validator() -> None:
+    """A model whose __init__ does more than set its fields is built through __init__."""
+
+    @attrs.frozen(kw_only=True)
+    class Checked:
+        value: int = attrs.field(validator=attrs.validators.gt(0))
+
+    construct = _slot_constructor(Checked)
+    assert Checked(value=1) == construct(1)
+    with pytest.raises(ValueError, match="value"):
+        construct(0)
+
+
+def test_the_slot_constructor_builds_what_init_builds_whatever_the_field_names() -> None:
+    """Field names that a generated constructor could shadow are set like any other."""
+
+    @attrs.frozen(kw_only=True)
+    class Awkward:
+        cls: int
+        new: int
+        instance: int
+        construct: int = 0
+
+    assert Awkward(cls=1, new=2, instance=3, construct=4) == _slot_constructor(Awkward)(1, 2, 3, 4)

@@ -484,5 +484,5 @@ async def until(condition: Callable[[], bool], process: asyncio.subprocess.Proce
         if condition():
             return
         assert process.returncode is None, "the export ended before it could be killed"
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # allow-sleep: polling another process, bounded
     raise AssertionError("the export made no progress in 20 s")
