@@ -94,6 +94,12 @@ def _str_or_int(value: Any, _: Any) -> str | int | None:
     raise TypeError(f"expected a string or an integer, got {type(value).__name__}")
 
 
+def _strict_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
 def _strict_int(value: Any, _: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -107,6 +113,7 @@ def _build_converter(*, fast: bool = True) -> cattrs.Converter:
     """
     conv = make_converter(detailed_validation=False, forbid_extra_keys=False)
     conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(str, _strict_str)  # cattrs' default would turn null into "None"
 
     text_message = make_dict_structure_fn(
         TextMessage,

@@ -179,6 +179,29 @@ def test_status_timestamps_are_available_as_aware_datetimes() -> None:
         ),
         pytest.param({"items": [], "pagination": {"next": 5}}, "shape", id="next-not-a-string"),
         pytest.param(
+            {"items": [_message(message={"type": "text", "text": None})], "pagination": {}},
+            "shape",
+            id="text-null",
+        ),
+        pytest.param(
+            {"items": [_message(message={"type": "text", "text": 5})], "pagination": {}},
+            "shape",
+            id="text-a-number",
+        ),
+        pytest.param(
+            {"items": [_message(sender={"source": 5})], "pagination": {}},
+            "shape",
+            id="sender-source-a-number",
+        ),
+        pytest.param(
+            {
+                "items": [_message(status=[{"value": "failed", "timestamp": 1, "message": []}])],
+                "pagination": {},
+            },
+            "shape",
+            id="status-reason-a-list",
+        ),
+        pytest.param(
             {"items": [_message(message={"text": "no type"})], "pagination": {}},
             "shape",
             id="body-without-type",
