@@ -14,8 +14,10 @@ Rules:
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 from collections.abc import Mapping
+from urllib.parse import quote, unquote_plus
 
 import attrs
 import orjson
@@ -227,21 +229,42 @@ def list_messages_url(
     """
     The URL of one page of a contact's messages, always on `base_url`.
     """
-    path = f"{base_url.raw_path.rstrip('/')}/contact/{identifier.path_segment}/message/list"
-    query: dict[str, str] = {}
+    # One string, one already-encoded URL: this runs once per request.
+    url = f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}/message/list"
+    query = []
     if limit is not None:
-        query["limit"] = str(limit)
+        query.append(f"limit={limit}")
     if cursor is not None:
-        query["cursorId"] = cursor
-    return base_url.with_path(path, encoded=True).with_query(query)
+        query.append(f"cursorId={quote(cursor, safe='')}")
+    if query:
+        url += "?" + "&".join(query)
+    return yarl.URL(url, encoded=True)
 
 
-def _link_query(link: str) -> Mapping[str, str]:
-    # The reference page's links keep the literal text "{identifier}" and point at another
-    # host: only the query is read, so neither matters.
+@functools.lru_cache(maxsize=1024)
+def _parse_link(link: str) -> tuple[str | None, int | None]:
+    """
+    The `cursorId` and `limit` of a link; the first of each, percent-decoded.
+
+    Only the query is read: the reference page's links keep the literal text "{identifier}"
+    and point at another host, and neither matters. Cached, because the paginator reads a
+    page's `next` link again after decoding it.
+    """
     _, _, query = link.partition("?")
     query, _, _ = query.partition("#")
-    return yarl.URL.build(query_string=query, encoded=True).query if query else {}
+    cursor: str | None = None
+    raw_limit: str | None = None
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "cursorId" and cursor is None:
+            cursor = unquote_plus(value)
+        elif name == "limit" and raw_limit is None:
+            raw_limit = unquote_plus(value)
+    limit = None
+    if raw_limit is not None and raw_limit.isascii() and raw_limit.isdigit():
+        number = int(raw_limit)
+        limit = number if 1 <= number <= MAX_LIMIT else None
+    return cursor, limit
 
 
 def cursor_from_link(link: str | None, *, required: bool = False) -> str | None:
@@ -257,7 +280,7 @@ def cursor_from_link(link: str | None, *, required: bool = False) -> str | None:
     """
     if not link:
         return None
-    cursor = _link_query(link).get("cursorId")
+    cursor, _ = _parse_link(link)
     if cursor:
         return cursor
     if required:
@@ -269,10 +292,4 @@ def limit_from_link(link: str | None) -> int | None:
     """
     Read the `limit` of a pagination link, or `None` when absent or out of range.
     """
-    if not link:
-        return None
-    raw = _link_query(link).get("limit", "")
-    if not raw.isascii() or not raw.isdigit():
-        return None
-    limit = int(raw)
-    return limit if 1 <= limit <= MAX_LIMIT else None
+    return _parse_link(link)[1] if link else None
