@@ -742,6 +742,14 @@ def build_cli() -> click.Group:
         if not summary.ok:
             raise click.exceptions.Exit(EXIT_FAILED_CONTACTS)
 
+    messages_option = click.option(
+        "--messages",
+        default="0-100",
+        show_default=True,
+        metavar="N|MIN-MAX",
+        help="Messages per contact.",
+    )
+
     @cli.command("mock-server")
     @click.option(
         "--host", default="127.0.0.1", show_default=True, help="The address to listen on."
@@ -760,13 +768,7 @@ def build_cli() -> click.Group:
         show_default=True,
         help="Contacts id:1 to id:N.",
     )
-    @click.option(
-        "--messages",
-        default="0-100",
-        show_default=True,
-        metavar="N|MIN-MAX",
-        help="Messages per contact.",
-    )
+    @messages_option
     @click.option(
         "--seed", type=int, default=0, show_default=True, help="Another seed, other messages."
     )
@@ -835,13 +837,7 @@ def build_cli() -> click.Group:
         show_default=True,
         help="Contacts to export.",
     )
-    @click.option(
-        "--messages",
-        default="0-100",
-        show_default=True,
-        metavar="N|MIN-MAX",
-        help="Messages per contact.",
-    )
+    @messages_option
     @click.option(
         "--rate-limit",
         type=click.IntRange(min=1),
