@@ -15,35 +15,45 @@ import attrs
 
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout", "check_seconds"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 NEVER_RETRY_STATUSES: frozenset[int] = frozenset({400, 401, 403, 404})
+
+
+def check_seconds(name: str, value: object, *, positive: bool) -> float:
+    """
+    Validate a number of seconds: finite, and above zero when `positive` (else zero or more).
+
+    Returns:
+        The value as a float.
+
+    Raises:
+        InvalidArgumentError: Naming the option and the value.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        wanted = "a positive number of seconds" if positive else "a number of seconds >= 0"
+        raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+    return float(value)
 
 
 def _seconds(
     *, positive: bool, optional: bool
 ) -> Callable[[object, attrs.Attribute[Any], Any], None]:
     """
-    An attrs validator of a number of seconds.
+    An attrs validator of a number of seconds (`None` allowed when `optional`).
     """
-    wanted = "a positive number of seconds" if positive else "a number >= 0"
-    if optional:
-        wanted += " or None"
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value < 0
-            or (positive and value == 0)
-        ):
-            raise InvalidArgumentError(
-                f"{type(instance).__name__}.{attribute.name} must be {wanted}, not {value!r}"
-            )
+        check_seconds(f"{type(instance).__name__}.{attribute.name}", value, positive=positive)
 
     return check
 

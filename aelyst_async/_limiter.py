@@ -57,7 +57,7 @@ from typing import Literal, Protocol
 import attrs
 
 from ._clock import Clock, SystemClock
-from ._exceptions import InvalidArgumentError
+from ._config import check_seconds
 from ._models import RateLimit
 
 __all__ = ["BucketState", "RateLimiter", "TokenBucketLimiter"]
@@ -410,12 +410,16 @@ class TokenBucketLimiter:
         default_retry_after: float | None = None,
         probe_timeout: float = 10.0,
     ) -> None:
-        self.window = _positive("window", window)
+        self.window = check_seconds("TokenBucketLimiter.window", window, positive=True)
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.default_retry_after = _positive(
-            "default_retry_after", window if default_retry_after is None else default_retry_after
+        self.default_retry_after = check_seconds(
+            "TokenBucketLimiter.default_retry_after",
+            window if default_retry_after is None else default_retry_after,
+            positive=True,
         )
-        self.probe_timeout = _positive("probe_timeout", probe_timeout)
+        self.probe_timeout = check_seconds(
+            "TokenBucketLimiter.probe_timeout", probe_timeout, positive=True
+        )
         self._buckets: dict[Hashable, _Bucket] = {}
 
     async def acquire(self, key: Hashable, *, timeout: float | None = None) -> None:
@@ -522,16 +526,6 @@ class TokenBucketLimiter:
 
     def __repr__(self) -> str:
         return f"TokenBucketLimiter(window={self.window!r}, keys={len(self._buckets)})"
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidArgumentError(
-            f"TokenBucketLimiter {name} must be a positive number of seconds, not {value!r}"
-        )
-    if not math.isfinite(value):
-        raise InvalidArgumentError(f"TokenBucketLimiter {name} must be finite, not {value!r}")
-    return float(value)
 
 
 def _timeout_message(timeout: float | None, *, frozen: bool) -> str:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import attrs
 import orjson
 
+from .._config import check_seconds
 from .._exceptions import InvalidArgumentError
 
 __all__ = ["MAX_CONSECUTIVE_FAULTS", "Fault", "FaultKind", "FaultPlan", "InjectedFault"]
@@ -45,12 +46,6 @@ _MAINTENANCE_PAGE = (
     b"<body><h1>We'll be right back.</h1></body></html>"
 )
 _API_MESSAGES: Mapping[int, str] = {500: "Unexpected error occurred"}
-
-
-def _seconds(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, not {value!r}")
-    return float(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -134,7 +129,7 @@ class Fault:
         return cls(
             kind="rate_limited",
             code=429,
-            retry_after=_seconds("retry_after", retry_after),
+            retry_after=check_seconds("Fault.retry_after", retry_after, positive=False),
             limit=limit,
         )
 
@@ -147,7 +142,7 @@ class Fault:
         Returns:
             The fault.
         """
-        return cls(kind="slow", delay=_seconds("delay", delay))
+        return cls(kind="slow", delay=check_seconds("Fault.delay", delay, positive=False))
 
     @classmethod
     def drop(cls) -> Fault:
