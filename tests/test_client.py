@@ -29,8 +29,9 @@ from aelyst_async import (
     TextMessage,
     UnknownMessage,
 )
-from aelyst_async._converter import converter
 from aelyst_async.testing import Dataset, FakeAelystServer, Fault
+
+from .helpers import wire
 
 TOKEN = "test-token-5f0c1a"
 NO_RETRY = RetryPolicy.disabled()
@@ -46,10 +47,6 @@ async def server() -> AsyncIterator[FakeAelystServer]:
 async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
     async with AelystClient(TOKEN, base_url=server.url, rate_limiter=None) as sdk:
         yield sdk
-
-
-def wire(messages: list[Message]) -> list[dict[str, Any]]:
-    return [converter.unstructure(m) for m in messages]
 
 
 async def collect(
