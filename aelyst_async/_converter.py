@@ -11,10 +11,11 @@ Rules:
    `userId`/`teamId` arrive as strings or numbers and become `str`.
 3. Decoding is on the hot path of every page: hooks are generated once, with
    `detailed_validation` off, and the unions and enums use dict look-ups, not trial and error.
-   On top of them, `Message`, `MessageStatus`, `Sender` and text bodies have hand-written
-   fast paths for the common case: an exact `dict` whose values have exactly the documented
-   types. Anything else (a missing key, a number where a string goes, a subclass) is handed
-   to the generated hook, so the fast paths change the speed and nothing else
+   On top of them, a list of messages has one hand-written fast path for the common case:
+   exact `dict`s whose values have exactly the documented types, decoded in one loop that
+   builds the frozen models through plain "builder" classes of the same slots (`_builder`).
+   Anything else (a missing key, a number where a string goes, a subclass) is handed to the
+   generated hook, so the fast path changes the speed and nothing else
    (`tests/test_converter.py` checks both agree on arbitrary input).
 4. Any body that is not the documented shape raises `APIResponseDecodeError` with the HTTP
    status and a short excerpt of the body; nothing is silently dropped.
@@ -207,17 +208,19 @@ def _build_converter(*, fast: bool = True) -> cattrs.Converter:
     return conv
 
 
-def _slot_constructor(cls: type[T]) -> Callable[..., T]:
+def _builder(cls: type[Any]) -> type[Any] | None:
     """
-    A positional constructor of a frozen, slotted attrs class that fills its slots directly.
+    A plain class of the same slots as the frozen attrs class `cls`, or `None` if there is none.
 
-    It does what the class's generated `__init__` does, in half the time: the slot descriptors
-    are looked up once, not per field through `object.__setattr__`. Only for a class whose
-    `__init__` does nothing else (no validator, converter, pre- or post-init hook, hash cache);
-    any other class is called as usual, so a model gaining a validator stays correct.
+    A builder instance is filled by plain attribute assignment (the fastest way CPython
+    stores into a slot) and then becomes a `cls` by assigning its `__class__`, which CPython
+    allows between classes of the same layout. This is what `cls(...)` does, in about half
+    the time: the frozen `__init__` must go through `object.__setattr__` for every field.
+    `None` (so no fast path) for a class whose `__init__` does more than store its fields
+    (a validator, a converter, a pre- or post-init hook, a hash cache), or whose layout this
+    interpreter does not accept as the same; the models keep `weakref_slot=False` for that.
     """
     fields = attrs.fields(cls)
-    names = [field.name for field in fields]
     plain = (
         "__slots__" in cls.__dict__
         and not hasattr(cls, "_attrs_cached_hash")
@@ -226,123 +229,145 @@ def _slot_constructor(cls: type[T]) -> Callable[..., T]:
         and all(f.init and f.validator is None and f.converter is None for f in fields)
     )
     if not plain:
-        aliases = [field.alias for field in fields]
-        return lambda *values: cls(**dict(zip(aliases, values, strict=True)))
-    # Every name of the generated code but the parameters starts with `_aelyst_`, so no
-    # field name can shadow it.
-    namespace: dict[str, Any] = {"_aelyst_new": object.__new__, "_aelyst_cls": cls}
-    namespace.update({f"_aelyst_set_{name}": getattr(cls, name).__set__ for name in names})
-    source = "\n".join(
-        [f"def construct({', '.join(names)}):", "    _aelyst_self = _aelyst_new(_aelyst_cls)"]
-        + [f"    _aelyst_set_{name}(_aelyst_self, {name})" for name in names]
-        + ["    return _aelyst_self"]
-    )
-    exec(compile(source, f"<aelyst fast constructor {cls.__name__}>", "exec"), namespace)
-    return namespace["construct"]  # type: ignore[no-any-return]
+        return None
+    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": tuple(f.name for f in fields)})
+    probe: Any = object.__new__(builder)
+    try:
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    return builder
 
 
 def _install_fast_paths(
     conv: cattrs.Converter,
     body: Callable[[Any, Any], TextMessage | UnknownMessage | None],
     text_message: Callable[[Any, Any], TextMessage],
-) -> None:
+) -> bool:
     """
     Register rule 3's fast paths over the generated hooks, which stay the fallback.
 
-    Each fast path reads every field with `dict.get`, checks exact types with `type(x) is
-    ...` (no `isinstance`, no call per field) and builds the models with `_slot_constructor`.
-    When any check fails it returns what the generated hook returns, or raises what it raises.
+    One loop decodes a whole list of messages with no call per field or per model: required
+    keys are read by subscript, the others with `dict.get`; types are checked exactly
+    (`type(x) is ...`, never `isinstance`); models are built through `_builder` classes.
+    Whatever fails a check is handed to the generated hook, message by message (or status by
+    status), which returns or raises what it always did.
+
+    Returns:
+        Whether they were installed: not when a model has no `_builder`.
     """
+    message_builder, status_builder = _builder(Message), _builder(MessageStatus)
+    sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
+    if not (message_builder and status_builder and sender_builder and text_builder):
+        return False
+    new = object.__new__
     slow_message = conv.get_structure_hook(Message)
     slow_status = conv.get_structure_hook(MessageStatus)
     slow_sender = conv.get_structure_hook(Sender)
-    new_message = _slot_constructor(Message)
-    new_status = _slot_constructor(MessageStatus)
-    new_sender = _slot_constructor(Sender)
-    new_text = _slot_constructor(TextMessage)
     traffics = {member.value: member for member in Traffic}
     deliveries = {member.value: member for member in DeliveryStatus}
     tags = {member.value: member for member in MessageTag}
-
-    def statuses(entries: Any) -> tuple[MessageStatus, ...]:
-        built = []
-        for o in entries:
-            if type(o) is dict:
-                value, timestamp, message = o.get("value"), o.get("timestamp"), o.get("message")
-                if (
-                    type(value) is str
-                    and type(timestamp) is int
-                    and (message is None or type(message) is str)
-                ):
-                    built.append(new_status(deliveries.get(value, value), timestamp, message))
-                    continue
-            built.append(slow_status(o, MessageStatus))
-        return tuple(built)
-
-    def status(o: Any, _: Any = None) -> MessageStatus:
-        return statuses((o,))[0]
-
-    def sender(o: Any, _: Any = None) -> Sender:
-        if type(o) is dict:
-            source, user_id, team_id = o.get("source"), o.get("userId"), o.get("teamId")
-            if (
-                (source is None or type(source) is str)
-                and (user_id is None or type(user_id) is str)
-                and (team_id is None or type(team_id) is str)
-            ):
-                return new_sender(source, user_id, team_id)
-        return slow_sender(o, Sender)  # type: ignore[no-any-return]
 
     def message_body(o: Any) -> TextMessage | UnknownMessage | None:
         if type(o) is dict and o.get("type") == "text":
             text, tag = o.get("text"), o.get("messageTag")
             if type(text) is str and (tag is None or type(tag) is str):
-                return new_text(text, None if tag is None else tags.get(tag, tag))
+                built = new(text_builder)
+                built.text = text
+                built.message_tag = None if tag is None else tags.get(tag, tag)
+                built.__class__ = TextMessage
+                return built  # type: ignore[no-any-return]
             return text_message(o, TextMessage)
         return body(o, None)
 
-    def message(o: Any, _: Any = None) -> Message:
-        if type(o) is not dict:
-            return slow_message(o, Message)  # type: ignore[no-any-return]
-        get = o.get
-        message_id, contact_id, channel_id = get("messageId"), get("contactId"), get("channelId")
-        traffic, channel_message_id = get("traffic"), get("channelMessageId")
-        status_list = get("status", ())
-        if (
-            type(message_id) is not int
-            or type(contact_id) is not int
-            or type(channel_id) is not int
-            or type(traffic) is not str
-            or not (
-                channel_message_id is None
-                or type(channel_message_id) is str
-                or type(channel_message_id) is int
-            )
-            or not (type(status_list) is list or status_list == ())
-        ):
-            return slow_message(o, Message)  # type: ignore[no-any-return]
-        # In the generated hook's order, so an error is the one it would raise.
-        body_ = message_body(get("message"))
-        status_ = statuses(status_list)
-        sender_ = get("sender")
-        return new_message(
-            message_id,
-            contact_id,
-            channel_id,
-            traffics.get(traffic, traffic),
-            channel_message_id,
-            body_,
-            status_,
-            None if sender_ is None else sender(sender_),
-        )
-
     def messages(items: Any, _: Any = None) -> tuple[Message, ...]:
-        return tuple([message(o) for o in items])
+        decoded: list[Message] = []
+        append = decoded.append
+        for o in items:
+            if type(o) is not dict:
+                append(slow_message(o, Message))
+                continue
+            try:
+                message_id, contact_id = o["messageId"], o["contactId"]
+                channel_id, traffic = o["channelId"], o["traffic"]
+            except KeyError:
+                append(slow_message(o, Message))
+                continue
+            channel_message_id, status_list = o.get("channelMessageId"), o.get("status", ())
+            if (
+                type(message_id) is not int
+                or type(contact_id) is not int
+                or type(channel_id) is not int
+                or type(traffic) is not str
+                or not (
+                    channel_message_id is None
+                    or type(channel_message_id) is str
+                    or type(channel_message_id) is int
+                )
+                or not (type(status_list) is list or status_list == ())
+            ):
+                append(slow_message(o, Message))
+                continue
+            # The rest in the generated hook's order, so an error is the one it would raise.
+            text = message_body(o.get("message"))
+            statuses = []
+            for entry in status_list:
+                if type(entry) is dict:
+                    value, timestamp = entry.get("value"), entry.get("timestamp")
+                    reason = entry.get("message")
+                    if (
+                        type(value) is str
+                        and type(timestamp) is int
+                        and (reason is None or type(reason) is str)
+                    ):
+                        status = new(status_builder)
+                        status.value = deliveries.get(value, value)
+                        status.timestamp = timestamp
+                        status.message = reason
+                        status.__class__ = MessageStatus
+                        statuses.append(status)
+                        continue
+                statuses.append(slow_status(entry, MessageStatus))
+            sender = o.get("sender")
+            if type(sender) is dict:
+                source, user_id, team_id = (
+                    sender.get("source"),
+                    sender.get("userId"),
+                    sender.get("teamId"),
+                )
+                if (
+                    (source is None or type(source) is str)
+                    and (user_id is None or type(user_id) is str)
+                    and (team_id is None or type(team_id) is str)
+                ):
+                    sender = new(sender_builder)
+                    sender.source = source
+                    sender.user_id = user_id
+                    sender.team_id = team_id
+                    sender.__class__ = Sender
+                else:
+                    sender = slow_sender(sender, Sender)
+            elif sender is not None:
+                sender = slow_sender(sender, Sender)
+            message = new(message_builder)
+            message.message_id = message_id
+            message.contact_id = contact_id
+            message.channel_id = channel_id
+            message.traffic = traffics.get(traffic, traffic)
+            message.channel_message_id = channel_message_id
+            message.message = text
+            message.status = tuple(statuses)
+            message.sender = sender
+            message.__class__ = Message
+            append(message)
+        return tuple(decoded)
 
-    conv.register_structure_hook(MessageStatus, status)
-    conv.register_structure_hook(Sender, sender)
+    def message(o: Any, _: Any = None) -> Message:
+        return messages((o,))[0]
+
     conv.register_structure_hook(Message, message)
     conv.register_structure_hook_func(lambda type_: type_ == tuple[Message, ...], messages)
+    return True
 
 
 converter: cattrs.Converter = _build_converter()

@@ -9,6 +9,9 @@ Rules:
    type) is kept as it arrived, never rejected. Known enum values decode to the enum member,
    which is also a `str`, so `message.traffic == "incoming"` holds either way.
 3. Collections are tuples, so a page is immutable all the way down.
+4. The models the converter builds in bulk (`Message`, `MessageStatus`, `Sender`,
+   `TextMessage`) have no `__weakref__` slot: that keeps their layout the one the converter's
+   fast path builds into (`_converter.py`, rule 3), and their instances smaller.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class MessageTag(str, enum.Enum):
         return self.value
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TextMessage:
     """
     A message body of type `text`.
@@ -106,7 +109,7 @@ class UnknownMessage:
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class MessageStatus:
     """
     One delivery status of a message.
@@ -129,7 +132,7 @@ class MessageStatus:
         return _dt.datetime.fromtimestamp(self.timestamp, tz=_dt.timezone.utc)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Sender:
     """
     Who sent an outgoing message.
@@ -145,7 +148,7 @@ class Sender:
     team_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Message:
     """
     One message of a contact's history.

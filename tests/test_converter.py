@@ -31,7 +31,7 @@ from aelyst_async import (
 )
 from aelyst_async._converter import (
     _build_converter,
-    _slot_constructor,
+    _builder,
     converter,
     decode_messages,
     decode_page,
@@ -399,27 +399,50 @@ def test_the_fast_paths_take_documented_messages(wire: dict[str, Any]) -> None:
     assert expected == _outcome(lambda: converter.structure(wire, Message))
 
 
-def test_the_slot_constructor_falls_back_to_init_for_a_class_with_a_validator() -> None:
-    """A model whose __init__ does more than set its fields is built through __init__."""
+@pytest.mark.parametrize("model", [Message, MessageStatus, Sender, TextMessage])
+def test_every_model_the_fast_path_builds_has_a_builder(model: type[Any]) -> None:
+    """A model change that would quietly turn the fast path off fails here instead."""
+    builder = _builder(model)
+    assert builder is not None
+    built = object.__new__(builder)
+    for field in attrs.fields(model):
+        setattr(built, field.name, field.name)
+    built.__class__ = model
+    assert built == model(**{field.alias: field.name for field in attrs.fields(model)})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.__setattr__(attrs.fields(model)[0].name, "changed")
 
-    @attrs.frozen(kw_only=True)
+
+def test_a_model_with_a_validator_or_a_weakref_slot_has_no_builder() -> None:
+    """The fast path is only taken where building through slots is what __init__ does."""
+
+    @attrs.frozen(kw_only=True, weakref_slot=False)
     class Checked:
         value: int = attrs.field(validator=attrs.validators.gt(0))
 
-    construct = _slot_constructor(Checked)
-    assert Checked(value=1) == construct(1)
-    with pytest.raises(ValueError, match="value"):
-        construct(0)
+    @attrs.frozen(kw_only=True, weakref_slot=False)
+    class Hooked:
+        value: int
 
-
-def test_the_slot_constructor_builds_what_init_builds_whatever_the_field_names() -> None:
-    """Field names that a generated constructor could shadow are set like any other."""
+        def __attrs_post_init__(self) -> None:
+            pass
 
     @attrs.frozen(kw_only=True)
-    class Awkward:
-        cls: int
-        new: int
-        instance: int
-        construct: int = 0
+    class WeaklyReferenced:
+        value: int
 
-    assert Awkward(cls=1, new=2, instance=3, construct=4) == _slot_constructor(Awkward)(1, 2, 3, 4)
+    assert _builder(Checked) is None
+    assert _builder(Hooked) is None
+    assert _builder(WeaklyReferenced) is None  # a builder has no __weakref__ slot
+
+
+def test_decoded_messages_are_frozen_and_hashable() -> None:
+    """What the fast path builds is a model like any other: frozen, comparable, hashable."""
+    (message,) = decode_messages([copy.deepcopy(DOCUMENTED_MESSAGE)])
+    assert type(message) is Message
+    assert type(message.message) is TextMessage
+    assert type(message.status[0]) is MessageStatus
+    assert type(message.sender) is Sender
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        message.message_id = 2  # type: ignore[misc]
+    assert hash(message) == hash(REFERENCE.structure(DOCUMENTED_MESSAGE, Message))
