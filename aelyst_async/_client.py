@@ -19,7 +19,7 @@ import platform
 import sys
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -73,16 +73,21 @@ def _user_agent() -> str:
 
 class _Secret:
     """
-    A string that does not show itself.
+    The token, and the request headers that carry it, neither of which shows itself.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_headers", "_value")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, headers: Mapping[str, str]) -> None:
         self._value = value
+        # Built once: every request sends the same headers.
+        self._headers = MappingProxyType({**headers, "Authorization": f"Bearer {value}"})
 
-    def reveal(self) -> str:
-        return self._value
+    def request_headers(self) -> Mapping[str, str]:
+        """
+        `headers` with the token's `Authorization` header added.
+        """
+        return self._headers
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self._value.encode()).hexdigest()[:16]
@@ -298,7 +303,9 @@ class AelystClient:
             )
         if token != token.strip() or any(ord(c) < 32 for c in token):
             raise InvalidArgumentError("the API token contains whitespace or control characters")
-        self._token = _Secret(token)
+        self._token = _Secret(
+            token, headers={"Accept": "application/json", "User-Agent": _user_agent()}
+        )
         self._base_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )
@@ -309,11 +316,8 @@ class AelystClient:
             rate_limiter = TokenBucketLimiter(clock=self._clock)
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
+        self._route_description = f"GET {self._base_url.path}/contact/{{identifier}}/message/list"
         self._transport = AiohttpTransport(session)
-        self._headers: Mapping[str, str] = {
-            "Accept": "application/json",
-            "User-Agent": _user_agent(),
-        }
         self._closed = False
         self.stats = ClientStats()
         self.messages = Messages(self)
@@ -375,9 +379,8 @@ class AelystClient:
             self.stats.requests += 1
             self.stats.retries += attempts > 1
             # The token is only ever put into a request built on the base URL.
-            headers = {**self._headers, "Authorization": f"Bearer {self._token.reveal()}"}
             response = await self._transport.get(
-                url, headers, timeout=attempt_timeout, remaining=remaining
+                url, self._token.request_headers(), timeout=attempt_timeout, remaining=remaining
             )
             self.stats.rate_limited += response.status == 429
             return response
@@ -390,5 +393,5 @@ class AelystClient:
             key=self._limiter_key,
             clock=self._clock,
             total=attempt_timeout.total,
-            description=f"GET {self._base_url.path}/contact/{{identifier}}/message/list",
+            description=self._route_description,
         )

@@ -105,6 +105,9 @@ def _integer(value: str | None) -> int | None:
     return None if number is None else int(number)
 
 
+_NO_RATE_LIMIT = RateLimit()
+
+
 def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
     """
     Read the rate-limit headers of a response.
@@ -113,10 +116,15 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
         headers: Response headers (case-insensitive mapping, as aiohttp gives them).
         now: The current wall-clock time, in Unix seconds.
     """
+    limit = headers.get("X-RateLimit-Limit")
+    remaining = headers.get("X-RateLimit-Remaining")
+    retry_after = headers.get("Retry-After")
+    if limit is None and remaining is None and retry_after is None:
+        return _NO_RATE_LIMIT  # frozen, so one instance serves every such response
     return RateLimit(
-        limit=_integer(headers.get("X-RateLimit-Limit")),
-        remaining=_integer(headers.get("X-RateLimit-Remaining")),
-        retry_after=parse_retry_after(headers.get("Retry-After"), now=now),
+        limit=_integer(limit),
+        remaining=_integer(remaining),
+        retry_after=parse_retry_after(retry_after, now=now),
     )
 
 
@@ -223,22 +231,26 @@ def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
     return url.with_path(url.path.rstrip("/"))
 
 
+@functools.lru_cache(maxsize=4096)
+def _list_path(base_url: yarl.URL, identifier: Identifier) -> str:
+    return f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}/message/list"
+
+
 def list_messages_url(
     base_url: yarl.URL, identifier: Identifier, *, limit: int | None, cursor: str | None
-) -> yarl.URL:
+) -> str:
     """
-    The URL of one page of a contact's messages, always on `base_url`.
+    The URL of one page of a contact's messages, always on `base_url`, already encoded.
     """
-    # One string, one already-encoded URL: this runs once per request.
-    url = f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}/message/list"
-    query = []
+    # Runs once per request: the contact's path is built once (and cached), the query here.
+    url = _list_path(base_url, identifier)
+    if limit is not None and cursor is not None:
+        return f"{url}?limit={limit}&cursorId={quote(cursor, safe='')}"
     if limit is not None:
-        query.append(f"limit={limit}")
+        return f"{url}?limit={limit}"
     if cursor is not None:
-        query.append(f"cursorId={quote(cursor, safe='')}")
-    if query:
-        url += "?" + "&".join(query)
-    return yarl.URL(url, encoded=True)
+        return f"{url}?cursorId={quote(cursor, safe='')}"
+    return url
 
 
 @functools.lru_cache(maxsize=1024)

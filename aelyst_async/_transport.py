@@ -56,7 +56,7 @@ class AiohttpTransport:
 
     async def get(
         self,
-        url: yarl.URL,
+        url: str,
         headers: Mapping[str, str],
         *,
         timeout: Timeout,
@@ -66,7 +66,7 @@ class AiohttpTransport:
         Send one GET and return the whole response.
 
         Args:
-            url: The URL, already encoded.
+            url: The URL, already encoded (it is sent exactly as it is).
             headers: Request headers (the token among them).
             timeout: Connect and read timeouts of this attempt.
             remaining: Seconds left of the whole call, or `None`.
@@ -76,35 +76,28 @@ class AiohttpTransport:
             APIConnectionError: When no complete response arrived.
         """
         session = self._get_session()
-        where = str(url)
         try:
             async with session.get(
-                url,
+                yarl.URL(url, encoded=True),
                 headers=headers,
                 allow_redirects=False,
                 timeout=_client_timeout(timeout, remaining),
             ) as response:
                 body = await response.read()
                 return Response(
-                    status=response.status, headers=response.headers, body=body, url=where
+                    status=response.status, headers=response.headers, body=body, url=url
                 )
         except asyncio.TimeoutError as exc:  # aiohttp's timeouts subclass it
-            raise APITimeoutError(f"timed out: GET {where}", url=where) from exc
+            raise APITimeoutError(f"timed out: GET {url}", url=url) from exc
         except aiohttp.ClientPayloadError as exc:
-            raise APIConnectionError(
-                f"the response body was cut off: GET {where}", url=where
-            ) from exc
+            raise APIConnectionError(f"the response body was cut off: GET {url}", url=url) from exc
         except aiohttp.ClientResponseError as exc:
             # Its request_info holds the request headers, token included: do not chain it.
             reason = type(exc).__name__
-            raise APIConnectionError(
-                f"invalid response ({reason}): GET {where}", url=where
-            ) from None
+            raise APIConnectionError(f"invalid response ({reason}): GET {url}", url=url) from None
         except aiohttp.ClientError as exc:
             reason = type(exc).__name__
-            raise APIConnectionError(
-                f"connection failed ({reason}): GET {where}", url=where
-            ) from exc
+            raise APIConnectionError(f"connection failed ({reason}): GET {url}", url=url) from exc
 
     async def aclose(self) -> None:
         """
