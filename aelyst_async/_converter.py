@@ -260,7 +260,6 @@ def _install_fast_paths(
     sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
     if not (message_builder and status_builder and sender_builder and text_builder):
         return False
-    new = object.__new__
     slow_message = conv.get_structure_hook(Message)
     slow_status = conv.get_structure_hook(MessageStatus)
     slow_sender = conv.get_structure_hook(Sender)
@@ -272,7 +271,7 @@ def _install_fast_paths(
         if type(o) is dict and o.get("type") == "text":
             text, tag = o.get("text"), o.get("messageTag")
             if type(text) is str and (tag is None or type(tag) is str):
-                built = new(text_builder)
+                built = text_builder()
                 built.text = text
                 built.message_tag = None if tag is None else tags.get(tag, tag)
                 built.__class__ = TextMessage
@@ -320,7 +319,7 @@ def _install_fast_paths(
                         and type(timestamp) is int
                         and (reason is None or type(reason) is str)
                     ):
-                        status = new(status_builder)
+                        status = status_builder()
                         status.value = deliveries.get(value, value)
                         status.timestamp = timestamp
                         status.message = reason
@@ -340,7 +339,7 @@ def _install_fast_paths(
                     and (user_id is None or type(user_id) is str)
                     and (team_id is None or type(team_id) is str)
                 ):
-                    sender = new(sender_builder)
+                    sender = sender_builder()
                     sender.source = source
                     sender.user_id = user_id
                     sender.team_id = team_id
@@ -349,7 +348,7 @@ def _install_fast_paths(
                     sender = slow_sender(sender, Sender)
             elif sender is not None:
                 sender = slow_sender(sender, Sender)
-            message = new(message_builder)
+            message = message_builder()
             message.message_id = message_id
             message.contact_id = contact_id
             message.channel_id = channel_id
