@@ -5,8 +5,8 @@ server in a process of its own, fresh child processes, and the markdown they all
 Rules:
 
 1. Every figure is the median of `scale.runs` runs. The variants of one benchmark run
-   interleaved, round by round and in a rotating order, so drift on a noisy machine hits
-   them all alike; ratios are taken between variants of the same run only.
+   interleaved, round by round and each round in a shuffled order, so drift on a noisy
+   machine hits them all alike; ratios are taken between variants of the same run only.
 2. The fake server never shares a process (or a GIL) with a client being measured: it runs
    as `python -m bench._server`, and a client's CPU is its own process's `process_time()`.
 3. A measurement that must start from a clean heap (memory) runs in a fresh child process
@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -132,16 +133,21 @@ def ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
 
 def rounds(variants: Mapping[K, Callable[[], R]], runs: int) -> dict[K, list[R]]:
     """
-    Run every variant `runs` times, interleaved round by round in a rotating order.
+    Run every variant `runs` times, interleaved round by round, each round in an order of its
+    own (seeded, so a run can be repeated): a rotation would keep every variant behind the
+    same neighbour, whose after-effects (a server still closing connections, a heap to
+    collect) would then fall on it every round.
 
     Returns:
         The results of each variant, in round order.
     """
     names = list(variants)
+    shuffler = random.Random(len(names) * 1_000 + runs)
     results: dict[K, list[R]] = {name: [] for name in names}
-    for index in range(runs):
-        shift = index % len(names)
-        for name in names[shift:] + names[:shift]:
+    for _ in range(runs):
+        order = names.copy()
+        shuffler.shuffle(order)
+        for name in order:
             results[name].append(variants[name]())
     return results
 
