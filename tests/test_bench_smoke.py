@@ -17,9 +17,9 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import decode, e2e, memory, ratelimit
+from bench import decode, e2e, instructions, memory, ratelimit
 from bench.__main__ import END, START, document, write_results
-from bench._harness import SMOKE, Section
+from bench._harness import SMOKE, Section, Server
 
 RIVALS = all(importlib.util.find_spec(name) for name in ("pydantic", "msgspec", "httpx"))
 
@@ -102,3 +102,17 @@ def test_the_results_file_keeps_what_surrounds_the_markers(tmp_path: Path) -> No
     assert text.endswith(f"{END}\n\n## Notes kept\n")
     assert "old" not in text
     assert "| 1 | 2 |" in text
+
+
+def test_instruction_counting_reads_callgrind_and_runs_each_workload(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each workload lists a small dataset in child mode; the count is read off callgrind."""
+    assert 1_234_567 == instructions.collected("==1== Events    : Ir\n==1== Collected : 1234567\n")
+    with pytest.raises(RuntimeError, match="no instruction count"):
+        instructions.collected("valgrind: command not found")
+    chosen = [name for name in instructions.WORKLOADS if RIVALS or "pydantic" not in name]
+    with Server(contacts=2, messages=instructions.MESSAGES) as server:
+        for name in chosen:
+            instructions.main(["--child", name, server.url, "--contacts", "2"])
+            assert f"{2 * instructions.MESSAGES // 50} requests per pass" in capsys.readouterr().out
