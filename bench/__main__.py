@@ -54,7 +54,8 @@ def document(sections: Sequence[Section], scale: Scale, command: str) -> str:
     ordered = sorted(sections, key=lambda section: section.title)
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = (
-        f"Run `{command}` ({scale.name} scale, median of {scale.runs} runs per figure) on "
+        f"Run `{command}` ({scale.name} scale, median of {scale.runs} runs per figure, "
+        f"{scale.e2e_runs} end to end) on "
         f"{when}: commit {_commit()}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs.\n"
         "Compare ratios within this run only: absolute figures move with the machine's load."

@@ -256,7 +256,7 @@ def _page_body(url: str) -> bytes:
 
 def run(scale: Scale) -> E2EResult:
     """
-    Every client over the whole dataset, `scale.runs` interleaved rounds, after one untimed
+    Every client over the whole dataset, `scale.e2e_runs` interleaved rounds, after one untimed
     pass of the floor that fills the server's page cache.
     """
     variants = _variants(scale.concurrency)
@@ -268,4 +268,4 @@ def run(scale: Scale) -> E2EResult:
             for name, (pull, decoder) in variants.items()
         }
         measures[FLOOR]()
-        return E2EResult(scale=scale, runs=rounds(measures, scale.runs))
+        return E2EResult(scale=scale, runs=rounds(measures, scale.e2e_runs))
