@@ -267,15 +267,9 @@ def _install_fast_paths(
     deliveries = {member.value: member for member in DeliveryStatus}
     tags = {member.value: member for member in MessageTag}
 
-    def message_body(o: Any) -> TextMessage | UnknownMessage | None:
+    def other_body(o: Any) -> TextMessage | UnknownMessage | None:
+        """A body the loop does not build: a text body not of the documented types, or another."""
         if type(o) is dict and o.get("type") == "text":
-            text, tag = o.get("text"), o.get("messageTag")
-            if type(text) is str and (tag is None or type(tag) is str):
-                built = text_builder()
-                built.text = text
-                built.message_tag = None if tag is None else tags.get(tag, tag)
-                built.__class__ = TextMessage
-                return built  # type: ignore[no-any-return]
             return text_message(o, TextMessage)
         return body(o, None)
 
@@ -308,7 +302,19 @@ def _install_fast_paths(
                 append(slow_message(o, Message))
                 continue
             # The rest in the generated hook's order, so an error is the one it would raise.
-            text = message_body(o.get("message"))
+            wire_body = o.get("message")
+            if (
+                type(wire_body) is dict
+                and wire_body.get("type") == "text"
+                and type(text := wire_body.get("text")) is str
+                and ((tag := wire_body.get("messageTag")) is None or type(tag) is str)
+            ):
+                message_body = text_builder()
+                message_body.text = text
+                message_body.message_tag = None if tag is None else tags.get(tag, tag)
+                message_body.__class__ = TextMessage
+            else:
+                message_body = other_body(wire_body)
             statuses = []
             for entry in status_list:
                 if type(entry) is dict:
@@ -354,7 +360,7 @@ def _install_fast_paths(
             message.channel_id = channel_id
             message.traffic = traffics.get(traffic, traffic)
             message.channel_message_id = channel_message_id
-            message.message = text
+            message.message = message_body
             message.status = tuple(statuses)
             message.sender = sender
             message.__class__ = Message
