@@ -243,7 +243,7 @@ def _install_fast_paths(
     conv: cattrs.Converter,
     body: Callable[[Any, Any], TextMessage | UnknownMessage | None],
     text_message: Callable[[Any, Any], TextMessage],
-) -> bool:
+) -> None:
     """
     Register rule 3's fast paths over the generated hooks, which stay the fallback.
 
@@ -253,13 +253,12 @@ def _install_fast_paths(
     Whatever fails a check is handed to the generated hook, message by message (or status by
     status), which returns or raises what it always did.
 
-    Returns:
-        Whether they were installed: not when a model has no `_builder`.
+    Installs nothing when a model has no `_builder`.
     """
     message_builder, status_builder = _builder(Message), _builder(MessageStatus)
     sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
     if not (message_builder and status_builder and sender_builder and text_builder):
-        return False
+        return
     slow_message = conv.get_structure_hook(Message)
     slow_status = conv.get_structure_hook(MessageStatus)
     slow_sender = conv.get_structure_hook(Sender)
@@ -372,7 +371,6 @@ def _install_fast_paths(
 
     conv.register_structure_hook(Message, message)
     conv.register_structure_hook_func(lambda type_: type_ == tuple[Message, ...], messages)
-    return True
 
 
 converter: cattrs.Converter = _build_converter()

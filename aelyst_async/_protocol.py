@@ -244,13 +244,12 @@ def list_messages_url(
     """
     # Runs once per request: the contact's path is built once (and cached), the query here.
     url = _list_path(base_url, identifier)
-    if limit is not None and cursor is not None:
-        return f"{url}?limit={limit}&cursorId={quote(cursor, safe='')}"
+    query = []
     if limit is not None:
-        return f"{url}?limit={limit}"
+        query.append(f"limit={limit}")
     if cursor is not None:
-        return f"{url}?cursorId={quote(cursor, safe='')}"
-    return url
+        query.append(f"cursorId={quote(cursor, safe='')}")
+    return f"{url}?{'&'.join(query)}" if query else url
 
 
 @functools.lru_cache(maxsize=1024)
