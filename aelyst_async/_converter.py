@@ -52,7 +52,6 @@ from ._protocol import Response, cursor_from_link
 __all__ = ["converter", "decode_messages", "decode_page"]
 
 E = TypeVar("E", bound=enum.Enum)
-T = TypeVar("T", bound=attrs.AttrsInstance)
 
 
 def _open_enum(cls: type[E]) -> Callable[[Any, Any], E | str]:
