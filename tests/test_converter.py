@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -437,7 +438,7 @@ def test_a_model_with_a_validator_or_a_weakref_slot_has_no_builder() -> None:
 
 
 def test_decoded_messages_are_frozen_and_hashable() -> None:
-    """What the fast path builds is a model like any other: frozen, comparable, hashable."""
+    """What the fast path builds is a model like any other: frozen, hashable, picklable."""
     (message,) = decode_messages([copy.deepcopy(DOCUMENTED_MESSAGE)])
     assert type(message) is Message
     assert type(message.message) is TextMessage
@@ -446,3 +447,5 @@ def test_decoded_messages_are_frozen_and_hashable() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         message.message_id = 2  # type: ignore[misc]
     assert hash(message) == hash(REFERENCE.structure(DOCUMENTED_MESSAGE, Message))
+    assert message == pickle.loads(pickle.dumps(message)) == copy.deepcopy(message)
+    assert 2 == attrs.evolve(message, message_id=2).message_id
