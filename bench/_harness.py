@@ -45,6 +45,7 @@ __all__ = [
     "ServerCounts",
     "median",
     "ratio",
+    "ratio_range",
     "rounds",
     "run_child",
     "stopwatch",
@@ -136,6 +137,14 @@ def ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     The median of the per-round ratios of two variants (rule 1: ratios within a round only).
     """
     return median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+def ratio_range(numerators: Sequence[float], denominators: Sequence[float]) -> tuple[float, float]:
+    """
+    The lowest and the highest per-round ratio of two variants: how far one round strays.
+    """
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=True)]
+    return min(ratios), max(ratios)
 
 
 def rounds(variants: Mapping[K, Callable[[], R]], runs: int) -> dict[K, list[R]]:
