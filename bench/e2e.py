@@ -47,7 +47,7 @@ from ._harness import (
     stopwatch,
 )
 
-__all__ = ["E2EResult", "Run", "run"]
+__all__ = ["E2EResult", "Run", "run", "variants"]
 
 FLOOR = "aiohttp + orjson dicts (floor)"
 AIOHTTP_PYDANTIC = "aiohttp + pydantic"
@@ -90,7 +90,7 @@ class Run:
         return self.cpu_per_request - self.decode
 
 
-def _variants(concurrency: int) -> dict[str, tuple[Pull, str]]:
+def variants(concurrency: int) -> dict[str, tuple[Pull, str]]:
     """
     Every client whose libraries are installed: (how it pulls, the decoder it pays for).
     """
@@ -261,13 +261,13 @@ def run(scale: Scale) -> E2EResult:
     Every client over the whole dataset, `scale.e2e_runs` interleaved rounds, after one untimed
     pass of the floor that fills the server's page cache.
     """
-    variants = _variants(scale.concurrency)
+    clients = variants(scale.concurrency)
     decoders = decode_bench.decoders()
     with Server(contacts=scale.contacts, messages=scale.messages) as server:
         body = _page_body(server.url)
         measures = {
             name: _measure(pull, server.url, scale, decoders[decoder], body)
-            for name, (pull, decoder) in variants.items()
+            for name, (pull, decoder) in clients.items()
         }
         measures[FLOOR]()
         return E2EResult(scale=scale, runs=rounds(measures, scale.e2e_runs))
