@@ -54,15 +54,28 @@ __all__ = ["converter", "decode_messages", "decode_page"]
 E = TypeVar("E", bound=enum.Enum)
 
 
+class _OpenEnum(dict[str, Any]):
+    """
+    An open enum's members by value: `members[value]` is the member, or `value` itself when
+    this SDK does not know it (one subscript, cheaper than `dict.get(value, value)`).
+    """
+
+    def __init__(self, cls: type[enum.Enum]) -> None:
+        super().__init__((member.value, member) for member in cls)
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
 def _open_enum(cls: type[E]) -> Callable[[Any, Any], E | str]:
     """
     A hook that maps a known value to its member and keeps any other string as it is.
     """
-    members: dict[str, E] = {member.value: member for member in cls}
+    members = _OpenEnum(cls)
 
     def structure(value: Any, _: Any) -> E | str:
         if isinstance(value, str):
-            return members.get(value, value)
+            return members[value]  # type: ignore[no-any-return]
         raise TypeError(f"expected a string for {cls.__name__}, got {type(value).__name__}")
 
     return structure
@@ -238,6 +251,19 @@ def _builder(cls: type[Any]) -> type[Any] | None:
     return builder
 
 
+def _wire_keys(*names: str) -> tuple[str, ...]:
+    """
+    `names` as the very string objects `orjson.loads` makes the keys of an object from.
+
+    orjson keeps the key strings it made in a cache and hands the same objects out again, so
+    a dict look-up with one of these finds its key by identity instead of comparing
+    characters. Only the speed depends on it: with any other string of the same characters
+    the look-up finds the same value.
+    """
+    decoded = orjson.loads(orjson.dumps([{name: None} for name in names]))
+    return tuple(next(iter(wire)) for wire in decoded)
+
+
 def _install_fast_paths(
     conv: cattrs.Converter,
     body: Callable[[Any, Any], TextMessage | UnknownMessage | None],
@@ -247,8 +273,10 @@ def _install_fast_paths(
     Register rule 3's fast paths over the generated hooks, which stay the fallback.
 
     One loop decodes a whole list of messages with no call per field or per model: required
-    keys are read by subscript, the others with `dict.get`; types are checked exactly
-    (`type(x) is ...`, never `isinstance`); models are built through `_builder` classes.
+    keys are read by subscript (with orjson's own key strings, `_wire_keys`), the others with
+    `dict.get`; types are checked exactly (`type(x) is ...`, never `isinstance`), with the
+    builtins bound to locals, the cheapest names to load; enums are one subscript of an
+    `_OpenEnum`; models are built through `_builder` classes.
     Whatever fails a check is handed to the generated hook, message by message (or status by
     status), which returns or raises what it always did.
 
@@ -261,9 +289,17 @@ def _install_fast_paths(
     slow_message = conv.get_structure_hook(Message)
     slow_status = conv.get_structure_hook(MessageStatus)
     slow_sender = conv.get_structure_hook(Sender)
-    traffics = {member.value: member for member in Traffic}
-    deliveries = {member.value: member for member in DeliveryStatus}
-    tags = {member.value: member for member in MessageTag}
+    traffics, deliveries = _OpenEnum(Traffic), _OpenEnum(DeliveryStatus)
+    tags = _OpenEnum(MessageTag)
+    k_message_id, k_contact_id, k_channel_id, k_traffic = _wire_keys(
+        "messageId", "contactId", "channelId", "traffic"
+    )
+    k_channel_message_id, k_status, k_message, k_sender = _wire_keys(
+        "channelMessageId", "status", "message", "sender"
+    )
+    k_type, k_text, k_message_tag = _wire_keys("type", "text", "messageTag")
+    k_value, k_timestamp, k_reason = _wire_keys("value", "timestamp", "message")
+    k_source, k_user_id, k_team_id = _wire_keys("source", "userId", "teamId")
 
     def other_body(o: Any) -> TextMessage | UnknownMessage | None:
         """A body the loop does not build: a text body not of the documented types, or another."""
@@ -272,76 +308,86 @@ def _install_fast_paths(
         return body(o, None)
 
     def messages(items: Any, _: Any = None) -> tuple[Message, ...]:
+        type_, int_, str_, dict_, list_ = type, int, str, dict, list  # see the docstring
         decoded: list[Message] = []
         append = decoded.append
         for o in items:
-            if type(o) is not dict:
+            if type_(o) is not dict_:
                 append(slow_message(o, Message))
                 continue
             try:
-                message_id, contact_id = o["messageId"], o["contactId"]
-                channel_id, traffic = o["channelId"], o["traffic"]
+                message_id, contact_id = o[k_message_id], o[k_contact_id]
+                channel_id, traffic = o[k_channel_id], o[k_traffic]
             except KeyError:
                 append(slow_message(o, Message))
                 continue
-            channel_message_id, status_list = o.get("channelMessageId"), o.get("status", ())
+            channel_message_id, status_list = o.get(k_channel_message_id), o.get(k_status, ())
             if (
-                type(message_id) is not int
-                or type(contact_id) is not int
-                or type(channel_id) is not int
-                or type(traffic) is not str
+                type_(message_id) is not int_
+                or type_(contact_id) is not int_
+                or type_(channel_id) is not int_
+                or type_(traffic) is not str_
                 or not (
                     channel_message_id is None
-                    or type(channel_message_id) is str
-                    or type(channel_message_id) is int
+                    or type_(channel_message_id) is str_
+                    or type_(channel_message_id) is int_
                 )
-                or not (type(status_list) is list or status_list == ())
+                or not (type_(status_list) is list_ or status_list == ())
             ):
                 append(slow_message(o, Message))
                 continue
             # The rest in the generated hook's order, so an error is the one it would raise.
-            wire_body = o.get("message")
-            if (
-                type(wire_body) is dict
-                and wire_body.get("type") == "text"
-                and type(text := wire_body.get("text")) is str
-                and ((tag := wire_body.get("messageTag")) is None or type(tag) is str)
-            ):
-                message_body = text_builder()
-                message_body.text = text
-                message_body.message_tag = None if tag is None else tags.get(tag, tag)
-                message_body.__class__ = TextMessage
-            else:
+            wire_body = o.get(k_message)
+            try:
+                if (
+                    type_(wire_body) is dict_
+                    and wire_body[k_type] == "text"
+                    and type_(text := wire_body[k_text]) is str_
+                    and ((tag := wire_body.get(k_message_tag)) is None or type_(tag) is str_)
+                ):
+                    message_body = text_builder()
+                    message_body.text = text
+                    message_body.message_tag = None if tag is None else tags[tag]
+                    message_body.__class__ = TextMessage
+                else:
+                    message_body = None
+            except KeyError:
+                message_body = None
+            if message_body is None and wire_body is not None:
                 message_body = other_body(wire_body)
             statuses = []
             for entry in status_list:
-                if type(entry) is dict:
-                    value, timestamp = entry.get("value"), entry.get("timestamp")
-                    reason = entry.get("message")
+                if type_(entry) is dict_:
+                    try:
+                        value, timestamp = entry[k_value], entry[k_timestamp]
+                    except KeyError:
+                        statuses.append(slow_status(entry, MessageStatus))
+                        continue
+                    reason = entry.get(k_reason)
                     if (
-                        type(value) is str
-                        and type(timestamp) is int
-                        and (reason is None or type(reason) is str)
+                        type_(value) is str_
+                        and type_(timestamp) is int_
+                        and (reason is None or type_(reason) is str_)
                     ):
                         status = status_builder()
-                        status.value = deliveries.get(value, value)
+                        status.value = deliveries[value]
                         status.timestamp = timestamp
                         status.message = reason
                         status.__class__ = MessageStatus
                         statuses.append(status)
                         continue
                 statuses.append(slow_status(entry, MessageStatus))
-            sender = o.get("sender")
-            if type(sender) is dict:
+            sender = o.get(k_sender)
+            if type_(sender) is dict_:
                 source, user_id, team_id = (
-                    sender.get("source"),
-                    sender.get("userId"),
-                    sender.get("teamId"),
+                    sender.get(k_source),
+                    sender.get(k_user_id),
+                    sender.get(k_team_id),
                 )
                 if (
-                    (source is None or type(source) is str)
-                    and (user_id is None or type(user_id) is str)
-                    and (team_id is None or type(team_id) is str)
+                    (source is None or type_(source) is str_)
+                    and (user_id is None or type_(user_id) is str_)
+                    and (team_id is None or type_(team_id) is str_)
                 ):
                     sender = sender_builder()
                     sender.source = source
@@ -356,7 +402,7 @@ def _install_fast_paths(
             message.message_id = message_id
             message.contact_id = contact_id
             message.channel_id = channel_id
-            message.traffic = traffics.get(traffic, traffic)
+            message.traffic = traffics[traffic]
             message.channel_message_id = channel_message_id
             message.message = message_body
             message.status = tuple(statuses)

@@ -33,6 +33,7 @@ from aelyst_async import (
 from aelyst_async._converter import (
     _build_converter,
     _builder,
+    _wire_keys,
     converter,
     decode_messages,
     decode_page,
@@ -391,6 +392,31 @@ def test_the_fast_paths_decode_exactly_as_the_generated_hooks(items: list[Any]) 
     """Whatever the items, the fast paths return or raise what the generated hooks do."""
     expected = _outcome(lambda: REFERENCE.structure(items, tuple[Message, ...]))
     assert expected == _outcome(lambda: decode_messages(items))
+
+
+@settings(max_examples=300)
+@given(st.lists(near_documented_messages() | json_values, max_size=3))
+def test_the_fast_paths_decode_what_orjson_parsed_exactly_as_the_generated_hooks(
+    items: list[Any],
+) -> None:
+    """The same through orjson, whose key strings the fast paths look up by identity."""
+    try:
+        parsed = orjson.loads(orjson.dumps(items))
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        parsed = []
+    expected = _outcome(lambda: REFERENCE.structure(parsed, tuple[Message, ...]))
+    assert expected == _outcome(lambda: decode_messages(parsed))
+
+
+def test_the_wire_keys_are_the_strings_orjson_makes_keys_from() -> None:
+    """
+    The fast paths' keys are equal to their names, and the very objects orjson's keys are: if
+    an orjson release stops reusing its key strings, this says why decoding got slower.
+    """
+    keys = _wire_keys("messageId", "status", "message")
+    [parsed] = orjson.loads(b'[{"messageId": 1, "status": [], "message": null}]')
+    assert ("messageId", "status", "message") == keys
+    assert [True, True, True] == [key is wire for key, wire in zip(keys, parsed, strict=True)]
 
 
 @given(wire_messages)
