@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import attrs
 import cattrs
+import msgspec
 import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
@@ -418,8 +419,133 @@ def _install_fast_paths(
     conv.register_structure_hook_func(lambda type_: type_ == tuple[Message, ...], messages)
 
 
+_OrjsonInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""
+A 64-bit integer, which orjson reads as an `int` too: it reads integers beyond 64 bits as
+floats, which the hooks refuse (those from 2**63 to 2**64 - 1 take the other path).
+"""
+
+
+class _WireText(msgspec.Struct, rename="camel", gc=False):
+    type: str
+    text: str
+    message_tag: str | None = None
+
+
+class _WireStatus(msgspec.Struct, gc=False):
+    value: str
+    timestamp: _OrjsonInt
+    message: str | None = None
+
+
+class _WireSender(msgspec.Struct, rename="camel", gc=False):
+    source: str | None = None
+    user_id: str | _OrjsonInt | None = None
+    team_id: str | _OrjsonInt | None = None
+
+
+class _WireMessage(msgspec.Struct, rename="camel", gc=False):
+    message_id: _OrjsonInt
+    contact_id: _OrjsonInt
+    channel_id: _OrjsonInt
+    traffic: str
+    channel_message_id: str | _OrjsonInt | None = None
+    message: _WireText | None = None
+    status: list[_WireStatus] = msgspec.field(default_factory=list)
+    sender: _WireSender | None = None
+
+
+class _WirePagination(msgspec.Struct, gc=False):
+    next: str | None = None
+    previous: str | None = None
+
+
+class _WirePage(msgspec.Struct, gc=False):
+    items: list[_WireMessage]
+    pagination: _WirePagination
+
+
+WirePage = tuple[tuple[Message, ...], str | None, str | None]
+"""A page's messages, and its `next` and `previous` links (`None` when empty or absent)."""
+
+
+def _wire_page_decoder() -> Callable[[bytes], WirePage | None] | None:
+    """
+    Rule 5: the body of a page straight to models, through msgspec structs of the wire's
+    documented shapes (`_Wire*`), or `None` (no fast path) when a model has no `_builder`.
+
+    msgspec parses and checks every type in C, so the loop only copies fields into the models'
+    builders. Its structs accept only what the generated hooks decode the same way: exact JSON
+    types, integers in orjson's range, text bodies. Any other body (not JSON, another shape,
+    a body of another type, which an `UnknownMessage` keeps whole) makes the decoder return
+    `None`, and `decode_page` decodes it through orjson and the converter, which return or
+    raise what they always did (`tests/test_converter.py` compares both on arbitrary bodies).
+    """
+    message_builder, status_builder = _builder(Message), _builder(MessageStatus)
+    sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
+    if not (message_builder and status_builder and sender_builder and text_builder):
+        return None
+    traffics, deliveries = _OpenEnum(Traffic), _OpenEnum(DeliveryStatus)
+    tags = _OpenEnum(MessageTag)
+    decoder = msgspec.json.Decoder(_WirePage)
+
+    def decode(body: bytes) -> WirePage | None:
+        try:
+            page = decoder.decode(body)
+        except (msgspec.MsgspecError, ValueError, RecursionError):
+            return None
+        decoded: list[Message] = []
+        append, int_ = decoded.append, int
+        for wire in page.items:
+            wire_body = wire.message
+            if wire_body is None:
+                message_body = None
+            elif wire_body.type == "text":
+                message_body = text_builder()
+                message_body.text = wire_body.text
+                tag = wire_body.message_tag
+                message_body.message_tag = None if tag is None else tags[tag]
+                message_body.__class__ = TextMessage
+            else:
+                return None
+            statuses = []
+            for entry in wire.status:
+                status = status_builder()
+                status.value = deliveries[entry.value]
+                status.timestamp = entry.timestamp
+                status.message = entry.message
+                status.__class__ = MessageStatus
+                statuses.append(status)
+            wire_sender = wire.sender
+            if wire_sender is None:
+                sender = None
+            else:
+                user_id, team_id = wire_sender.user_id, wire_sender.team_id
+                sender = sender_builder()
+                sender.source = wire_sender.source
+                sender.user_id = str(user_id) if type(user_id) is int_ else user_id
+                sender.team_id = str(team_id) if type(team_id) is int_ else team_id
+                sender.__class__ = Sender
+            message = message_builder()
+            message.message_id = wire.message_id
+            message.contact_id = wire.contact_id
+            message.channel_id = wire.channel_id
+            message.traffic = traffics[wire.traffic]
+            message.channel_message_id = wire.channel_message_id
+            message.message = message_body
+            message.status = tuple(statuses)
+            message.sender = sender
+            message.__class__ = Message
+            append(message)
+        links = page.pagination
+        return tuple(decoded), links.next or None, links.previous or None
+
+    return decode
+
+
 converter: cattrs.Converter = _build_converter()
 _structure_messages = converter.get_structure_hook(tuple[Message, ...])
+_decode_wire_page = _wire_page_decoder()
 
 
 def decode_messages(items: Any) -> tuple[Message, ...]:
@@ -443,13 +569,10 @@ def _link(pagination: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def decode_page(response: Response, rate_limit: RateLimit) -> Page:
+def _decode_json_page(response: Response) -> tuple[tuple[Message, ...], str | None, str | None]:
     """
-    Turn a 2xx list response into a `Page`.
-
-    Raises:
-        APIResponseDecodeError: When the body is not JSON or not the documented shape.
-        PaginationError: When a non-empty `next` link carries no cursor.
+    A page's messages and its `next` and `previous` links, through orjson and the converter:
+    any body, whatever its shape.
     """
 
     def fail(reason: str) -> APIResponseDecodeError:
@@ -468,13 +591,26 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
         if not isinstance(pagination, dict):
             raise TypeError(f"'pagination' is a {type(pagination).__name__}, not an object")
         items = decode_messages(data["items"])
-        links = Pagination(next=_link(pagination, "next"), previous=_link(pagination, "previous"))
+        return items, _link(pagination, "next"), _link(pagination, "previous")
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise fail(f"the response body does not match the documented shape ({exc})") from None
+
+
+def decode_page(response: Response, rate_limit: RateLimit) -> Page:
+    """
+    Turn a 2xx list response into a `Page`: through the wire structs (rule 5) when the body
+    has only the documented shapes, else through orjson and the converter.
+
+    Raises:
+        APIResponseDecodeError: When the body is not JSON or not the documented shape.
+        PaginationError: When a non-empty `next` link carries no cursor.
+    """
+    decoded = None if _decode_wire_page is None else _decode_wire_page(response.body)
+    items, next_link, previous_link = decoded or _decode_json_page(response)
     return Page(
         items=items,
-        next_cursor=cursor_from_link(links.next, required=True),
-        previous_cursor=cursor_from_link(links.previous),
-        pagination=links,
+        next_cursor=cursor_from_link(next_link, required=True),
+        previous_cursor=cursor_from_link(previous_link),
+        pagination=Pagination(next=next_link, previous=previous_link),
         rate_limit=rate_limit,
     )

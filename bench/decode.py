@@ -12,7 +12,7 @@ import contextlib
 import gc
 import importlib.util
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from unittest import mock
 
 import attrs
@@ -66,14 +66,19 @@ def _sdk(body: bytes) -> object:
     return converter_module.decode_page(Response(status=200, headers={}, body=body), RateLimit())
 
 
-def generated_hooks_only() -> contextlib.AbstractContextManager[object]:
+@contextlib.contextmanager
+def generated_hooks_only() -> Iterator[None]:
     """
-    While active, the SDK structures with the converter's generated hooks only: the code as it
-    was before the fast paths, for the before/after rows.
+    While active, the SDK decodes through orjson and the converter's generated hooks only:
+    the code as it was before the fast paths, for the before/after rows.
     """
     reference = converter_module._build_converter(fast=False)
     hook = reference.get_structure_hook(tuple[Message, ...])
-    return mock.patch.object(converter_module, "_structure_messages", hook)
+    with (
+        mock.patch.object(converter_module, "_structure_messages", hook),
+        mock.patch.object(converter_module, "_decode_wire_page", None),
+    ):
+        yield
 
 
 @attrs.frozen

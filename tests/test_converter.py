@@ -4,19 +4,22 @@ Decoding: the reference page's example, forward compatibility, and malformed bod
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import pickle
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import attrs
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from aelyst_async import (
+    AelystError,
     APIResponseDecodeError,
     DeliveryStatus,
     Message,
@@ -30,6 +33,7 @@ from aelyst_async import (
     Traffic,
     UnknownMessage,
 )
+from aelyst_async import _converter as converter_module
 from aelyst_async._converter import (
     _build_converter,
     _builder,
@@ -417,6 +421,101 @@ def test_the_wire_keys_are_the_strings_orjson_makes_keys_from() -> None:
     [parsed] = orjson.loads(b'[{"messageId": 1, "status": [], "message": null}]')
     assert ("messageId", "status", "message") == keys
     assert [True, True, True] == [key is wire for key, wire in zip(keys, parsed, strict=True)]
+
+
+def _page_outcome(body: bytes, *, reference: bool = False) -> tuple[object, ...]:
+    """
+    What `decode_page` makes of `body`; with `reference`, as it was before its fast paths:
+    orjson and the generated hooks only.
+    """
+    response = Response(status=200, headers={}, body=body, url="u")
+    with contextlib.ExitStack() as stack:
+        if reference:
+            hook = REFERENCE.get_structure_hook(tuple[Message, ...])
+            stack.enter_context(mock.patch.object(converter_module, "_decode_wire_page", None))
+            stack.enter_context(mock.patch.object(converter_module, "_structure_messages", hook))
+        try:
+            page = decode_page(response, RateLimit())
+        except AelystError as exc:
+            return ("raised", type(exc), str(exc))
+    return ("returned", page, repr(page))
+
+
+links = st.none() | st.just("") | st.sampled_from(["/x?cursorId=5", "/x?limit=2"]) | json_values
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(near_documented_messages() | json_values, max_size=3),
+    st.dictionaries(st.sampled_from(["next", "previous", "other"]), links, max_size=3),
+)
+def test_a_page_decodes_exactly_as_through_orjson_and_the_generated_hooks(
+    items: list[Any], pagination: dict[str, Any]
+) -> None:
+    """The wire structs (rule 5) return or raise what orjson and the generated hooks do."""
+    try:
+        body = orjson.dumps({"items": items, "pagination": pagination})
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: see the next test
+        body = b'{"items": [], "pagination": {}}'
+    assert _page_outcome(body, reference=True) == _page_outcome(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            b'{"items": [{"messageId": %d, "contactId": 1, "channelId": 1, "traffic": "x"}],'
+            b' "pagination": {}}' % number,
+            id=f"messageId={number}",
+        )
+        for number in (2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**30)
+    ]
+    + [
+        pytest.param(b'{"items": [], "pagination": {"next": "\\ud800"}}', id="lone-surrogate"),
+        pytest.param(b'{"items": [], "pagination": {"next": "\xff"}}', id="invalid-utf-8"),
+        pytest.param(b'{"items": [], "pagination": {}} x', id="trailing-garbage"),
+        pytest.param(b'\xef\xbb\xbf{"items": [], "pagination": {}}', id="byte-order-mark"),
+        pytest.param(b'{"items": [], "items": 1, "pagination": {}}', id="duplicate-key"),
+        pytest.param(b'{"items": 1, "items": [], "pagination": {}}', id="duplicate-key-last"),
+        pytest.param(b'{"items": [], "pagination": {"next": null, "next": 5}}', id="dup-link"),
+        pytest.param(
+            b'{"items": [], "pagination": {}, "x": %s}' % (b"[" * 2000 + b"]" * 2000),
+            id="deep-unknown-field",
+        ),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"null", id="null"),
+    ],
+)
+def test_an_odd_body_decodes_exactly_as_through_orjson_and_the_generated_hooks(
+    body: bytes,
+) -> None:
+    """Integers at orjson's limits, bytes that are not JSON, duplicate keys, deep nesting."""
+    assert _page_outcome(body, reference=True) == _page_outcome(body)
+
+
+def _int64_only(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(_int64_only(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_int64_only(item) for item in value)
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+@given(st.lists(wire_messages, min_size=1, max_size=5))
+def test_documented_pages_take_the_wire_structs(items: list[dict[str, Any]]) -> None:
+    """
+    A page of documented messages with text bodies and 64-bit integers never needs the other
+    path.
+    """
+    assume(_int64_only(items))
+    for item in items:
+        if isinstance(item.get("message"), dict) and item["message"].get("type") != "text":
+            item["message"] = {"type": "text", "text": "t"}
+    body = orjson.dumps({"items": items, "pagination": {"next": "/x?cursorId=9"}})
+    decoded = converter_module._decode_wire_page
+    assert decoded is not None
+    assert decoded(body) is not None
+    assert _page_outcome(body, reference=True) == _page_outcome(body)
 
 
 @given(wire_messages)
