@@ -271,6 +271,18 @@ def _wire_keys(*names: str) -> tuple[str, ...]:
     return tuple(next(iter(wire)) for wire in decoded)
 
 
+def _bulk_builders() -> tuple[type[Any], type[Any], type[Any], type[Any]] | None:
+    """
+    The `_builder`s of the models built in bulk (`Message`, `MessageStatus`, `Sender`,
+    `TextMessage`), or `None` if any of them has none.
+    """
+    message, status = _builder(Message), _builder(MessageStatus)
+    sender, text = _builder(Sender), _builder(TextMessage)
+    if message and status and sender and text:
+        return message, status, sender, text
+    return None
+
+
 def _install_fast_paths(
     conv: cattrs.Converter,
     body: Callable[[Any, Any], TextMessage | UnknownMessage | None],
@@ -289,10 +301,10 @@ def _install_fast_paths(
 
     Installs nothing when a model has no `_builder`.
     """
-    message_builder, status_builder = _builder(Message), _builder(MessageStatus)
-    sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
-    if not (message_builder and status_builder and sender_builder and text_builder):
+    builders = _bulk_builders()
+    if builders is None:
         return
+    message_builder, status_builder, sender_builder, text_builder = builders
     slow_message = conv.get_structure_hook(Message)
     slow_status = conv.get_structure_hook(MessageStatus)
     slow_sender = conv.get_structure_hook(Sender)
@@ -487,10 +499,10 @@ def _wire_page_decoder() -> Callable[[bytes], WirePage | None] | None:
     `None`, and `decode_page` decodes it through orjson and the converter, which return or
     raise what they always did (`tests/test_converter.py` compares both on arbitrary bodies).
     """
-    message_builder, status_builder = _builder(Message), _builder(MessageStatus)
-    sender_builder, text_builder = _builder(Sender), _builder(TextMessage)
-    if not (message_builder and status_builder and sender_builder and text_builder):
+    builders = _bulk_builders()
+    if builders is None:
         return None
+    message_builder, status_builder, sender_builder, text_builder = builders
     traffics, deliveries = _OpenEnum(Traffic), _OpenEnum(DeliveryStatus)
     tags = _OpenEnum(MessageTag)
     decoder = msgspec.json.Decoder(_WirePage)
