@@ -483,11 +483,11 @@ class _WirePage(msgspec.Struct, gc=False):
     pagination: _WirePagination
 
 
-WirePage = tuple[tuple[Message, ...], str | None, str | None]
+_PageParts = tuple[tuple[Message, ...], str | None, str | None]
 """A page's messages, and its `next` and `previous` links (`None` when empty or absent)."""
 
 
-def _wire_page_decoder() -> Callable[[bytes], WirePage | None] | None:
+def _wire_page_decoder() -> Callable[[bytes], _PageParts | None] | None:
     """
     Rule 5: the body of a page straight to models, through msgspec structs of the wire's
     documented shapes (`_Wire*`), or `None` (no fast path) when a model has no `_builder`.
@@ -507,7 +507,7 @@ def _wire_page_decoder() -> Callable[[bytes], WirePage | None] | None:
     tags = _OpenEnum(MessageTag)
     decoder = msgspec.json.Decoder(_WirePage)
 
-    def decode(body: bytes) -> WirePage | None:
+    def decode(body: bytes) -> _PageParts | None:
         try:
             page = decoder.decode(body)
         except (msgspec.MsgspecError, ValueError, RecursionError):
@@ -587,7 +587,7 @@ def _link(pagination: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _decode_json_page(response: Response) -> tuple[tuple[Message, ...], str | None, str | None]:
+def _decode_json_page(response: Response) -> _PageParts:
     """
     A page's messages and its `next` and `previous` links, through orjson and the converter:
     any body, whatever its shape.
