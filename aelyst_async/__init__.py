@@ -35,6 +35,7 @@ from ._exceptions import (
     RateLimitError,
 )
 from ._export import (
+    ExportOptions,
     ExportProgress,
     ExportSnapshot,
     ExportSummary,
@@ -80,6 +81,7 @@ __all__ = [
     "Clock",
     "DeliveryStatus",
     "ExportError",
+    "ExportOptions",
     "ExportProgress",
     "ExportSnapshot",
     "ExportSummary",

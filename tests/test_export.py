@@ -17,12 +17,20 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 
-from aelyst_async import AelystClient, AuthenticationError, InvalidArgumentError, RetryPolicy
+from aelyst_async import (
+    AelystClient,
+    AuthenticationError,
+    ExportOptions,
+    InvalidArgumentError,
+    RetryPolicy,
+)
 from aelyst_async._export import (
     ExportError,
+    ExportOptionChanges,
     ExportSnapshot,
     PlainProgress,
     count_contacts,
@@ -358,6 +366,37 @@ async def test_invalid_options_fail_before_any_file_is_written(
     with pytest.raises(InvalidArgumentError):
         await run_export(client, CONTACTS, out, concurrency=concurrency, limit=limit)
     assert [] == sorted(out.parent.iterdir())
+
+
+async def test_options_given_as_one_value_export_the_same(client: AelystClient, out: Path) -> None:
+    """`options=ExportOptions(...)` is the keywords, and a keyword beside it replaces its field."""
+    options = ExportOptions(concurrency=3, limit=20, checkpoint=out.with_name("ckpt.json"))
+    summary = await run_export(client, CONTACTS[:6], out, options=options, checkpoint_pages=1)
+    assert truth(CONTACTS[:6]) == written(out)
+    assert out.with_name("ckpt.json") == summary.checkpoint
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        pytest.param("concurrency", 1001, id="too-much-concurrency"),
+        pytest.param("limit", 0, id="empty-page"),
+        pytest.param("checkpoint_pages", 0, id="no-pages"),
+        pytest.param("checkpoint_pages", True, id="pages-bool"),
+        pytest.param("checkpoint_interval", "x", id="interval-text"),
+        pytest.param("checkpoint_interval", -1, id="negative-interval"),
+    ],
+)
+def test_an_invalid_option_is_refused_when_the_options_are_made(option: str, value: Any) -> None:
+    """`ExportOptions` names the option and the value it refuses."""
+    with pytest.raises(InvalidArgumentError, match=f"{option} must be .*{value!r}"):
+        ExportOptions(**{option: value})  # a wrong type on purpose
+
+
+def test_the_keywords_of_run_export_are_the_fields_of_export_options() -> None:
+    """Each field of `ExportOptions` can be passed to `run_export` by name, and nothing else."""
+    fields = [field.name for field in attrs.fields(ExportOptions)]
+    assert fields == list(ExportOptionChanges.__annotations__)
 
 
 async def test_the_input_may_be_an_async_iterable(client: AelystClient, out: Path) -> None:

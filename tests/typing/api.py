@@ -32,6 +32,7 @@ from aelyst_async import (
     Clock,
     DeliveryStatus,
     ExportError,
+    ExportOptions,
     ExportSnapshot,
     ExportSummary,
     FailedContact,
@@ -193,7 +194,10 @@ async def export_to_a_file(client: AelystClient) -> int:
     assert_type(summary.snapshot, ExportSnapshot)
     assert_type(summary.failed, tuple[FailedContact, ...])
     assert_type(summary.ok, bool)
-    return summary.snapshot.messages
+    options = ExportOptions(concurrency=4, checkpoint="messages.ckpt", total=2)
+    assert_type(options.checkpoint, Path | None)
+    again = await run_export(client, ["id:1"], "messages.jsonl", options=options, resume=True)
+    return summary.snapshot.messages + again.snapshot.messages
 
 
 def handle_errors(error: AelystError) -> float | None:
