@@ -23,7 +23,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from aelyst_async._cli import INSTALL_HINT, build_cli
+from aelyst_async._cli import INSTALL_HINT
+from aelyst_async._cli._app import cli as aelyst_cli
 from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig
 
 TOKEN = "cli-test-token-8e21f7"
@@ -139,7 +140,7 @@ def cli(*args: str, server: FakeAelystServer, env: dict[str, str | None] | None 
     }
     variables.update({"AELYST_BASE_URL": server.url, "AELYST_TOKEN": TOKEN, "COLUMNS": "200"})
     variables.update(env or {})
-    result = CliRunner().invoke(build_cli(), list(args), env=variables, catch_exceptions=False)
+    result = CliRunner().invoke(aelyst_cli, list(args), env=variables, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 
 

@@ -277,13 +277,13 @@ def test_command_line_example_runs(block: Block, docs_env: FakeAelystServer) -> 
     """Every `aelyst` command of a console block exits with 0."""
     from click.testing import CliRunner
 
-    from aelyst_async._cli import build_cli
+    from aelyst_async._cli._app import cli
 
     write_page_files(block.path, Path.cwd())
     ran = 0
     for argv in commands(block):
         assert "aelyst" == argv[0], f"only aelyst commands run in a console block: {argv}"
-        result = CliRunner().invoke(build_cli(), argv[1:], catch_exceptions=False)
+        result = CliRunner().invoke(cli, argv[1:], catch_exceptions=False)
         assert 0 == result.exit_code, f"{shlex.join(argv)}\n{result.output}"
         ran += 1
     assert ran, "a console block without a `$ aelyst` command"

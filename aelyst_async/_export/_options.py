@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import attrs
 
@@ -18,7 +18,17 @@ from .._protocol import MAX_LIMIT, check_limit
 if TYPE_CHECKING:
     from ._progress import ExportProgress
 
-__all__ = ["ExportOptionChanges", "ExportOptions", "default_checkpoint_path"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
+    "ExportOptionChanges",
+    "ExportOptions",
+    "default_checkpoint_path",
+]
+
+DEFAULT_CONCURRENCY: Final = 8
+MAX_CONCURRENCY: Final = 1000
+"""The most contacts `list_many` lists at once (the bound `check_concurrency` enforces)."""
 
 
 def default_checkpoint_path(out: str | os.PathLike[str]) -> Path:
@@ -80,7 +90,7 @@ class ExportOptions:
         ```
     """
 
-    concurrency: int = attrs.field(default=8, validator=_check_concurrency)
+    concurrency: int = attrs.field(default=DEFAULT_CONCURRENCY, validator=_check_concurrency)
     limit: int | None = attrs.field(default=MAX_LIMIT, validator=_check_limit)
     resume: bool = False
     overwrite: bool = False

@@ -11,6 +11,7 @@ import attrs
 from .._clock import Clock, SystemClock
 
 __all__ = [
+    "PLAIN_PROGRESS_EVERY",
     "PROGRESS_TICK",
     "ExportProgress",
     "ExportSnapshot",
@@ -21,6 +22,8 @@ __all__ = [
 
 PROGRESS_TICK: Final = 0.25
 """Seconds between two progress updates while nothing else happens."""
+PLAIN_PROGRESS_EVERY: Final = 5.0
+"""Seconds between two lines of `PlainProgress`, by default."""
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +129,7 @@ class PlainProgress:
         self,
         stream: TextIO,
         *,
-        every: float = 5.0,
+        every: float = PLAIN_PROGRESS_EVERY,
         clock: Clock | None = None,
         prefix: str = "export: ",
     ) -> None:

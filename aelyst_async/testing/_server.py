@@ -26,7 +26,7 @@ import email.utils
 import math
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 import orjson
@@ -38,6 +38,7 @@ from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
 __all__ = [
+    "DEFAULT_TOKEN",
     "OPTIONS_KEY",
     "STATS_KEY",
     "FakeAelystServer",
@@ -59,6 +60,8 @@ _ENDPOINT = "GET /contact/{identifier}/message/list"
 _SEED_LINK = "https://api.aelyst.ai/contact/{identifier}/message/list"
 _DEFAULT_LIMIT = 10
 _MAX_LIMIT = 50
+DEFAULT_TOKEN: Final = "test-token"
+"""The token the fake server accepts unless told another."""
 _TOKEN_EPSILON = 1e-9  # float refill error must not turn "exactly one token back" into a 429
 
 
@@ -134,7 +137,7 @@ class ServerOptions:
         page_cache_size: How many encoded pages to keep (0: none).
     """
 
-    token: str | None = attrs.field(default="test-token", validator=_check_token)
+    token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
     dataset: Dataset = attrs.field(factory=Dataset)
     link_style: LinkStyle = attrs.field(
         default="canonical", validator=attrs.validators.in_(("canonical", "relative", "seed"))
