@@ -1,16 +1,20 @@
 """
-Helpers shared by the integration tests: ground truth comparison and result collection.
+Helpers shared by the tests: ground truth comparison, result collection, and tasks on a fake
+clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult
 from aelyst_async._converter import converter
-from aelyst_async.testing import Dataset
+from aelyst_async.testing import Dataset, FakeClock
+
+T = TypeVar("T")
 
 
 def wire(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -49,3 +53,34 @@ async def list_all(client: AelystClient, identifier: str, **options: Any) -> lis
     One contact's messages, in wire form.
     """
     return wire([m async for m in client.messages.list(identifier, **options)])
+
+
+class Tasks:
+    """
+    Starts tasks for a test and cancels whatever is left when it ends.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.started: list[asyncio.Task[object]] = []
+
+    async def start(self, awaitable: Awaitable[T]) -> asyncio.Task[T]:
+        """
+        Start a task and let it run until it blocks.
+        """
+
+        async def run() -> T:
+            return await awaitable
+
+        task = asyncio.create_task(run())
+        self.started.append(task)
+        await self.clock.advance(0)
+        return task
+
+    async def cancel_all(self) -> None:
+        """
+        Cancel the tasks still running, and wait until they are.
+        """
+        for task in self.started:
+            task.cancel()
+        await asyncio.gather(*self.started, return_exceptions=True)

@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +110,7 @@ def calling_at(contacts: Iterable[str], nth: int, action: Callable[[], object]) 
         yield contact
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=DATASET) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
-    async with AelystClient(TOKEN, base_url=server.url) as sdk:
-        yield sdk
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)
 
 
 @pytest.fixture

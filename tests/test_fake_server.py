@@ -122,10 +122,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=0, contacts=20)) as running:
-        yield running
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=0, contacts=20))
 
 
 # Authentication

@@ -1,5 +1,5 @@
 """
-The header-driven token bucket, and the fake clock it is tested on; no test waits on real time.
+The header-driven token bucket, on a fake clock; no test waits on real time.
 """
 
 from __future__ import annotations
@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import AsyncIterator, Awaitable, Hashable
+from collections.abc import Hashable
 from typing import Any, TypeVar
 
 import attrs
 import pytest
 
 from aelyst_async._exceptions import InvalidArgumentError
-from aelyst_async._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from aelyst_async._limiter import BucketState, TokenBucketLimiter
 from aelyst_async._models import RateLimit
-from aelyst_async.testing._clock import FakeClock
+from aelyst_async._protocol import parse_rate_limit
+from aelyst_async.testing import FakeClock, RateLimitConfig
+from aelyst_async.testing._server import _RateLimiter
+
+from .helpers import Tasks
 
 KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-a")
 OTHER_KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-b")
@@ -25,45 +29,8 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def limiter(clock: FakeClock) -> TokenBucketLimiter:
     return TokenBucketLimiter(clock=clock)
-
-
-class Tasks:
-    """
-    Starts tasks for a test and cancels whatever is left when it ends.
-    """
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.started: list[asyncio.Task[object]] = []
-
-    async def start(self, awaitable: Awaitable[T]) -> asyncio.Task[T]:
-        """
-        Start a task and let it run until it blocks.
-        """
-
-        async def run() -> T:
-            return await awaitable
-
-        task = asyncio.create_task(run())
-        self.started.append(task)
-        await self.clock.advance(0)
-        return task
-
-
-@pytest.fixture
-async def tasks(clock: FakeClock) -> AsyncIterator[Tasks]:
-    started = Tasks(clock)
-    yield started
-    for task in started.started:
-        task.cancel()
-    await asyncio.gather(*started.started, return_exceptions=True)
 
 
 def answer(
@@ -128,90 +95,6 @@ def outcome(task: asyncio.Task[T]) -> T:
     """
     assert task.done(), "the task is still waiting"
     return task.result()
-
-
-# -- the fake clock ---------------------------------------------------------------------------
-
-
-async def test_fake_clock_starts_at_the_given_times() -> None:
-    """monotonic() starts at `start`, wall() at `epoch`, and both move together."""
-    clock = FakeClock(start=5.0, epoch=1_700_000_000.0, auto_advance=True)
-    await clock.sleep(2.5)
-    assert (7.5, 1_700_000_002.5) == (clock.monotonic(), clock.wall())
-
-
-async def test_fake_clock_wakes_sleepers_in_deadline_order(tasks: Tasks) -> None:
-    """advance() wakes each sleeper at its own deadline, earliest first."""
-    clock = tasks.clock
-    woken: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, seconds: float) -> None:
-        await clock.sleep(seconds)
-        woken.append((name, clock.monotonic()))
-
-    await tasks.start(sleeper("late", 3.0))
-    await tasks.start(sleeper("early", 1.0))
-    assert (1.0, 3.0) == clock.sleepers
-    await clock.advance(2.0)
-    assert ([("early", 1.0)], 2.0) == (woken, clock.monotonic())
-    await clock.advance(5.0)
-    assert ([("early", 1.0), ("late", 3.0)], 7.0) == (woken, clock.monotonic())
-    assert 0 == len(clock.sleepers)
-
-
-async def test_fake_clock_wakes_sleeps_started_during_advance(tasks: Tasks) -> None:
-    """A sleep that a woken task starts within the advanced span is woken in the same call."""
-    clock = tasks.clock
-    ticks: list[float] = []
-
-    async def ticker() -> None:
-        while True:
-            await clock.sleep(1.0)
-            ticks.append(clock.monotonic())
-
-    await tasks.start(ticker())
-    await clock.advance(3.5)
-    assert [1.0, 2.0, 3.0] == ticks
-
-
-async def test_fake_clock_sleep_is_cancellable(tasks: Tasks) -> None:
-    """A cancelled sleep leaves no pending deadline and moves no time."""
-    clock = tasks.clock
-    task = await tasks.start(clock.sleep(10.0))
-    task.cancel()
-    await clock.advance(0)
-    assert (True, (), 0.0) == (task.cancelled(), clock.sleepers, clock.monotonic())
-
-
-async def test_fake_clock_cannot_go_back() -> None:
-    """advance() refuses a negative step."""
-    with pytest.raises(ValueError, match="cannot go back"):
-        await FakeClock().advance(-1)
-
-
-async def test_auto_advance_moves_time_at_once_and_records_sleeps() -> None:
-    """In auto-advance mode a 30 s backoff finishes at once, and is recorded."""
-    clock = FakeClock(auto_advance=True)
-    await clock.sleep(30.0)
-    await clock.sleep(0.5)
-    assert (30.5, [30.0, 0.5]) == (clock.monotonic(), clock.slept)
-
-
-async def test_auto_advance_overlaps_concurrent_sleeps() -> None:
-    """Sleeps started together end at the largest deadline, not the sum."""
-    clock = FakeClock(auto_advance=True)
-    await asyncio.gather(clock.sleep(30.0), clock.sleep(10.0), clock.sleep(30.0))
-    assert 30.0 == clock.monotonic()
-
-
-async def test_auto_advance_sleep_is_cancellable() -> None:
-    """A cancelled auto-advance sleep moves no time."""
-    clock = FakeClock(auto_advance=True)
-    task = asyncio.create_task(clock.sleep(30.0))
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert 0.0 == clock.monotonic()
 
 
 # -- conservative start -----------------------------------------------------------------------
@@ -725,45 +608,39 @@ def test_invalid_durations_are_refused(options: dict[str, Any]) -> None:
         TokenBucketLimiter(**options)
 
 
-def test_the_limiter_is_a_rate_limiter(limiter: TokenBucketLimiter) -> None:
-    """TokenBucketLimiter satisfies the RateLimiter protocol the client takes."""
-    as_protocol: RateLimiter = limiter
-    assert as_protocol is limiter
-
-
 # -- against a simulated server ---------------------------------------------------------------
 
 
 @attrs.define
 class ServerBucket:
     """
-    A server-side token bucket: full at start, continuous refill, one token per request.
+    The fake server's own token bucket (full at start, continuous refill, one token per
+    request), answering one request as the server would, its headers read as the client reads
+    them.
     """
 
     clock: FakeClock
     capacity: int
     window: float
-    tokens: float = attrs.field(init=False)
-    updated_at: float = 0.0
     accepted: int = 0
     refused: int = 0
+    _bucket: _RateLimiter = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.tokens = float(self.capacity)
+        config = RateLimitConfig(
+            requests=self.capacity, window=self.window, retry_after_format="integer"
+        )
+        self._bucket = _RateLimiter(config, self.clock)
 
     def handle(self) -> tuple[int, RateLimit]:
-        now = self.clock.monotonic()
-        rate = self.capacity / self.window
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated_at) * rate)
-        self.updated_at = now
-        if self.tokens >= 1.0 - 1e-9:  # float noise, not a real overdraft
-            self.tokens -= 1.0
+        headers: dict[str, str] = {}
+        if self._bucket.admit("token", headers):
             self.accepted += 1
-            remaining = max(0, math.floor(self.tokens + 1e-9))
-            return 200, RateLimit(limit=self.capacity, remaining=remaining)
-        self.refused += 1
-        retry_after = math.ceil((1.0 - self.tokens) / rate)
-        return 429, RateLimit(limit=self.capacity, remaining=0, retry_after=retry_after)
+            status = 200
+        else:
+            self.refused += 1
+            status = 429
+        return status, parse_rate_limit(headers, now=self.clock.wall())
 
 
 @attrs.define

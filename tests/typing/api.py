@@ -255,6 +255,11 @@ def custom_seams() -> AelystClient:
     return AelystClient("token", rate_limiter=limiter, clock=clock)
 
 
+def the_bucket_is_a_rate_limiter() -> RateLimiter:
+    """`TokenBucketLimiter` satisfies the `RateLimiter` protocol the client takes."""
+    return TokenBucketLimiter()
+
+
 async def use_the_fake_server() -> None:
     """The test tools, as a user's tests call them."""
     clock = FakeClock(auto_advance=False)
