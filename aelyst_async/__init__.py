@@ -11,7 +11,7 @@ Example:
     ```
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import typing
 
 from ._bulk import FailureResult, MessageStream, PageResult
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
@@ -34,15 +34,6 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ._export import (
-    ExportOptions,
-    ExportProgress,
-    ExportSnapshot,
-    ExportSummary,
-    FailedContact,
-    PlainProgress,
-    run_export,
-)
 from ._identifiers import Identifier
 from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
 from ._models import (
@@ -60,10 +51,60 @@ from ._models import (
 )
 from ._pagination import MessagePager
 
-try:
-    __version__ = version("aelyst-async")
-except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
-    __version__ = "0+unknown"
+if typing.TYPE_CHECKING:
+    from ._export import (
+        ExportOptions,
+        ExportProgress,
+        ExportSnapshot,
+        ExportSummary,
+        FailedContact,
+        PlainProgress,
+        run_export,
+    )
+
+__version__: str
+"""The installed version of aelyst-async, from the package's metadata."""
+
+_LAZY: dict[str, str] = dict.fromkeys(
+    [
+        "ExportOptions",
+        "ExportProgress",
+        "ExportSnapshot",
+        "ExportSummary",
+        "FailedContact",
+        "PlainProgress",
+        "run_export",
+    ],
+    "._export",
+)
+"""Names imported when first asked for, and their module: the export is not every program's."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    """
+    `__version__` and the export's names, imported when first asked for: reading the version
+    costs more than importing the rest of the package, and most programs never export.
+    """
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value: typing.Any = version("aelyst-async")
+        except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
+            value = "0+unknown"
+    elif name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # asked once: the module's own attribute from then on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,7 +17,7 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import decode, e2e, instructions, memory, ratelimit
+from bench import decode, e2e, imports, instructions, memory, ratelimit
 from bench.__main__ import END, START, document, write_results
 from bench._harness import SMOKE, Section, Server
 
@@ -88,6 +88,16 @@ def test_memory_runs_each_size_in_a_child_process() -> None:
         assert [size] * SMOKE.runs == [r["messages"] for r in reports]
         assert all(r["peak"] >= r["baseline"] > 0 for r in reports)
     _renders(result.section())
+
+
+def test_import_times_each_command_in_a_fresh_interpreter() -> None:
+    """Both imports are timed in child processes, paired round by round, against one goal."""
+    result = imports.run(SMOKE)
+    assert set(imports.COMMANDS) == set(result.seconds)
+    assert all(len(runs) == SMOKE.e2e_runs and min(runs) > 0 for runs in result.seconds.values())
+    section = result.section()
+    _renders(section)
+    assert 1 == len(section.goals)
 
 
 def test_the_results_file_keeps_what_surrounds_the_markers(tmp_path: Path) -> None:

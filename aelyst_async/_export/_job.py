@@ -16,7 +16,7 @@ import orjson
 
 from .._bulk import FailureResult, PageResult
 from .._clock import Clock, SystemClock
-from .._converter import converter
+from .._decoding import unstructure
 from .._exceptions import AelystError, AuthenticationError, ExportError
 from ._checkpoint import Checkpoint, Entry
 from ._input import ContactsInput
@@ -193,10 +193,7 @@ class ExportJob:
                 contact = result.identifier
                 output.write(
                     b"".join(
-                        orjson.dumps(
-                            {"contact": contact, "message": converter.unstructure(message)}
-                        )
-                        + b"\n"
+                        orjson.dumps({"contact": contact, "message": unstructure(message)}) + b"\n"
                         for message in items
                     )
                 )
