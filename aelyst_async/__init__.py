@@ -65,25 +65,12 @@ if typing.TYPE_CHECKING:
 __version__: str
 """The installed version of aelyst-async, from the package's metadata."""
 
-_LAZY: dict[str, str] = dict.fromkeys(
-    [
-        "ExportOptions",
-        "ExportProgress",
-        "ExportSnapshot",
-        "ExportSummary",
-        "FailedContact",
-        "PlainProgress",
-        "run_export",
-    ],
-    "._export",
-)
-"""Names imported when first asked for, and their module: the export is not every program's."""
-
 
 def __getattr__(name: str) -> typing.Any:
     """
-    `__version__` and the export's names, imported when first asked for: reading the version
-    costs more than importing the rest of the package, and most programs never export.
+    `__version__` and the export's names (those of `__all__` not imported above), imported
+    when first asked for: reading the version costs more than importing the rest of the
+    package, and most programs never export.
     """
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
@@ -92,10 +79,10 @@ def __getattr__(name: str) -> typing.Any:
             value: typing.Any = version("aelyst-async")
         except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
             value = "0+unknown"
-    elif name in _LAZY:
-        from importlib import import_module
+    elif name in __all__:
+        from . import _export
 
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        value = getattr(_export, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # asked once: the module's own attribute from then on
