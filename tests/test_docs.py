@@ -499,3 +499,32 @@ def test_docstring_example_runs(where: str, code: str, docs_env: FakeAelystServe
 def test_the_reference_has_docstring_examples() -> None:
     """The docstring examples are found (a guard against a broken extraction)."""
     assert len(DOCSTRING_EXAMPLES) >= 10
+
+
+# -- the README's two commands ------------------------------------------------------------------
+
+
+def readme_command(number: int) -> str:
+    """
+    The README's command `number`: the line after its `# <number>. ...` comment.
+    """
+    found = re.search(rf"^# {number}\. .*\n(.+)$", (ROOT / "README.md").read_text("utf-8"), re.M)
+    assert found is not None, f"README.md has no command {number}"
+    return found[1]
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """`.ci/run` runs exactly the README's command 2, the test suite."""
+    script = (ROOT / ".ci" / "run").read_text("utf-8").strip().splitlines()
+    assert readme_command(2) == script[-1]
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_readme_commands_install_into_a_virtual_environment(number: int) -> None:
+    """Both README commands make `.venv` first, so a Python that refuses `pip install` runs them."""
+    command = readme_command(number)
+    steps = command.split(" && ")
+    assert ("python3 -m venv .venv", []) == (
+        steps[0],
+        [step for step in steps[1:] if not step.startswith(".venv/bin/")],
+    )
