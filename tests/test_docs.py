@@ -39,7 +39,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -57,6 +56,8 @@ from aelyst_async.testing import (
     RateLimitConfig,
     ServerOptions,
 )
+
+from .helpers import ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -147,41 +148,6 @@ RUNNABLE = [b for b in ALL_BLOCKS if b.language in RUN_LANGUAGES and not b.skipp
 SCRIPTS = [b for b in RUNNABLE if b.language != "console" and not b.is_test_file]
 COMMANDS = [b for b in RUNNABLE if b.language == "console"]
 PYTEST_PAGES = sorted({b.path for b in ALL_BLOCKS if b.is_test_file})
-
-
-class ServerThread:
-    """
-    A fake server on its own event loop in a thread, so that every example can run its own
-    `asyncio.run()` (and the command line its own loop) in the test's thread.
-    """
-
-    def __init__(self, options: ServerOptions) -> None:
-        self._options = options
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
-        self.server: FakeAelystServer | None = None
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with FakeAelystServer(self._options) as server:
-            self.server = server
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> FakeAelystServer:
-        self._thread.start()
-        if not self._ready.wait(timeout=10) or self.server is None:
-            raise RuntimeError("the fake server did not start")
-        return self.server
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
