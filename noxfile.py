@@ -12,7 +12,6 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -219,44 +218,46 @@ def spec(session: nox.Session) -> None:
     """
     schemathesis's stateless checks of a running `aelyst mock-server` against the project's
     API description, docs/api/openapi.yaml: any answer outside the description fails.
+    Twice: without a rate limit, then with one low enough that 429s are checked too.
     """
     session.install(".[cli]", *group("spec"))
-    with mock_server(pathlib.Path(session.bin) / "aelyst") as url:
-        session.run(
-            "st",
-            "--no-color",
-            "run",
-            str(API_DESCRIPTION),
-            "--url",
-            url,
-            "--header",
-            f"Authorization: Bearer {MOCK_SERVER_TOKEN}",
-            "--checks",
-            "all",
-            "--exclude-checks",
-            ",".join(SPEC_EXCLUDED_CHECKS),
-            "--phases",
-            "examples,coverage,fuzzing",
-            "--max-examples",
-            "200",
-            "--seed",
-            "0",
-            "--workers",
-            "1",
-            *session.posargs,
-        )
+    for rate_limit in ("0", "5"):
+        with mock_server(pathlib.Path(session.bin) / "aelyst", "--rate-limit", rate_limit) as url:
+            session.run(
+                "st",
+                "--no-color",
+                "run",
+                str(API_DESCRIPTION),
+                "--url",
+                url,
+                "--header",
+                f"Authorization: Bearer {MOCK_SERVER_TOKEN}",
+                "--checks",
+                "all",
+                "--exclude-checks",
+                ",".join(SPEC_EXCLUDED_CHECKS),
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                "200",
+                "--seed",
+                "0",
+                "--workers",
+                "1",
+                *session.posargs,
+            )
 
 
 MOCK_SERVER_TOKEN = "test-token"
 
 
 @contextlib.contextmanager
-def mock_server(aelyst: pathlib.Path) -> Iterator[str]:
+def mock_server(aelyst: pathlib.Path, *options: str) -> Iterator[str]:
     """
-    A real `aelyst mock-server` process on a free port, without a rate limit; its base URL.
+    A real `aelyst mock-server` process on a free port, with `options`; its base URL.
     """
     process = subprocess.Popen(
-        [str(aelyst), "mock-server", "--port", "0", "--rate-limit", "0"],
+        [str(aelyst), "mock-server", "--port", "0", *options],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,
@@ -270,7 +271,7 @@ def mock_server(aelyst: pathlib.Path) -> Iterator[str]:
             raise RuntimeError(f"aelyst mock-server did not start: {banner!r}")
         yield url[1]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -36,7 +36,6 @@ import io
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -257,7 +256,7 @@ def aelyst_executable() -> str:
 def mock_server_url() -> Iterator[str]:
     """
     A real `aelyst mock-server` process on a free port, without a rate limit (so that the
-    examples' outputs show no 429), stopped with Ctrl-C's SIGINT.
+    examples' outputs show no 429), stopped at the end.
     """
     process = subprocess.Popen(
         [aelyst_executable(), "mock-server", "--port", "0", "--rate-limit", "0"],
@@ -274,7 +273,7 @@ def mock_server_url() -> Iterator[str]:
         assert url is not None, f"aelyst mock-server did not start: {banner!r}"
         yield url[1]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
