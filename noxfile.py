@@ -256,29 +256,17 @@ def mock_server(aelyst: pathlib.Path, *options: str) -> Iterator[str]:
     """
     A real `aelyst mock-server` process on a free port, with `options`; its base URL.
     """
-    process = subprocess.Popen(
-        [str(aelyst), "mock-server", "--port", "0", *options],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()  # printed once it listens
-        url = re.search(r"on (http://\S+/v1) ", banner)
-        if url is None:
-            raise RuntimeError(f"aelyst mock-server did not start: {banner!r}")
-        yield url[1]
-    finally:
-        process.terminate()
+    command = [str(aelyst), "mock-server", "--port", "0", *options]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            assert process.stdout is not None
+            banner = process.stdout.readline()  # printed once it listens
+            url = re.search(r"on (http://\S+/v1) ", banner)
+            if url is None:
+                raise RuntimeError(f"aelyst mock-server did not start: {banner!r}")
+            yield url[1]
+        finally:
+            process.terminate()  # leaving the block waits for it
 
 
 def one(directory: pathlib.Path, pattern: str) -> pathlib.Path:

@@ -258,29 +258,16 @@ def mock_server_url() -> Iterator[str]:
     A real `aelyst mock-server` process on a free port, without a rate limit (so that the
     examples' outputs show no 429), stopped at the end.
     """
-    process = subprocess.Popen(
-        [aelyst_executable(), "mock-server", "--port", "0", "--rate-limit", "0"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()  # printed once it listens
-        url = re.search(r"on (http://\S+/v1) ", banner)
-        assert url is not None, f"aelyst mock-server did not start: {banner!r}"
-        yield url[1]
-    finally:
-        process.terminate()
+    command = [aelyst_executable(), "mock-server", "--port", "0", "--rate-limit", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            assert process.stdout is not None
+            banner = process.stdout.readline()  # printed once it listens
+            url = re.search(r"on (http://\S+/v1) ", banner)
+            assert url is not None, f"aelyst mock-server did not start: {banner!r}"
+            yield url[1]
+        finally:
+            process.terminate()  # leaving the block waits for it
 
 
 def run_command(line: str, base_url: str) -> subprocess.CompletedProcess[str]:
