@@ -221,31 +221,34 @@ def spec(session: nox.Session) -> None:
     Twice: without a rate limit, then with one low enough that 429s are checked too.
     """
     session.install(".[cli]", *group("spec"))
-    for rate_limit in ("0", "5"):
-        with mock_server(pathlib.Path(session.bin) / "aelyst", "--rate-limit", rate_limit) as url:
-            session.run(
-                "st",
-                "--no-color",
-                "run",
-                str(API_DESCRIPTION),
-                "--url",
-                url,
-                "--header",
-                f"Authorization: Bearer {MOCK_SERVER_TOKEN}",
-                "--checks",
-                "all",
-                "--exclude-checks",
-                ",".join(SPEC_EXCLUDED_CHECKS),
-                "--phases",
-                "examples,coverage,fuzzing",
-                "--max-examples",
-                "200",
-                "--seed",
-                "0",
-                "--workers",
-                "1",
-                *session.posargs,
-            )
+    aelyst = pathlib.Path(session.bin) / "aelyst"
+    # In the session's directory: schemathesis keeps a cache in its working directory.
+    with session.chdir(session.create_tmp()):
+        for rate_limit in ("0", "5"):
+            with mock_server(aelyst, "--rate-limit", rate_limit) as url:
+                session.run(
+                    "st",
+                    "--no-color",
+                    "run",
+                    str(API_DESCRIPTION),
+                    "--url",
+                    url,
+                    "--header",
+                    f"Authorization: Bearer {MOCK_SERVER_TOKEN}",
+                    "--checks",
+                    "all",
+                    "--exclude-checks",
+                    ",".join(SPEC_EXCLUDED_CHECKS),
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    "--max-examples",
+                    "200",
+                    "--seed",
+                    "0",
+                    "--workers",
+                    "1",
+                    *session.posargs,
+                )
 
 
 MOCK_SERVER_TOKEN = "test-token"
