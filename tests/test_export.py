@@ -28,6 +28,7 @@ from aelyst_async import (
     InvalidArgumentError,
     RetryPolicy,
 )
+from aelyst_async._bulk import check_concurrency
 from aelyst_async._export import (
     ExportError,
     ExportOptionChanges,
@@ -39,6 +40,7 @@ from aelyst_async._export import (
     read_lines_in_thread,
     run_export,
 )
+from aelyst_async._export._options import MAX_CONCURRENCY
 from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
 
 TOKEN = "export-test-token-3b9d"
@@ -370,7 +372,7 @@ async def test_options_given_as_one_value_export_the_same(client: AelystClient, 
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        pytest.param("concurrency", 1001, id="too-much-concurrency"),
+        pytest.param("concurrency", MAX_CONCURRENCY + 1, id="too-much-concurrency"),
         pytest.param("limit", 0, id="empty-page"),
         pytest.param("checkpoint_pages", 0, id="no-pages"),
         pytest.param("checkpoint_pages", True, id="pages-bool"),
@@ -382,6 +384,13 @@ def test_an_invalid_option_is_refused_when_the_options_are_made(option: str, val
     """`ExportOptions` names the option and the value it refuses."""
     with pytest.raises(InvalidArgumentError, match=f"{option} must be .*{value!r}"):
         ExportOptions(**{option: value})  # a wrong type on purpose
+
+
+def test_the_concurrency_bound_stated_by_the_options_is_the_one_list_many_enforces() -> None:
+    """`MAX_CONCURRENCY` (the command line's bound too) is the largest `list_many` takes."""
+    assert MAX_CONCURRENCY == check_concurrency(MAX_CONCURRENCY)
+    with pytest.raises(InvalidArgumentError):
+        check_concurrency(MAX_CONCURRENCY + 1)
 
 
 def test_the_keywords_of_run_export_are_the_fields_of_export_options() -> None:
