@@ -321,10 +321,10 @@ class BulkEngine:
             max_items=None,
         )
         try:
-            async for page, error in pager.steps():
-                if error is not None:
+            async for page, stop in pager.steps():
+                if stop is not None:
                     return FailureResult(
-                        identifier=key, error=error, resume_cursor=error.resume_cursor, page=page
+                        identifier=key, error=stop, resume_cursor=stop.resume_cursor, page=page
                     )
                 self.unreachable_run = 0  # the server answered
                 await queue.put(

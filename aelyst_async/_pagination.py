@@ -115,10 +115,10 @@ class MessagePager:
             APIError: When a page cannot be fetched after the retries; it carries
                 `resume_cursor`.
         """
-        async for page, error in self.steps():
+        async for page, stop in self.steps():
             yield page
-            if error is not None:
-                raise error
+            if stop is not None:
+                raise stop
 
     async def steps(self) -> AsyncIterator[tuple[Page, AelystError | None]]:
         """
@@ -148,9 +148,9 @@ class MessagePager:
                     page = attrs.evolve(page, items=page.items[:left])
                 left -= len(page.items)
             empty_run = 0 if page.items else empty_run + 1
-            error = None if left == 0 else self._stop_after(page, visited, empty_run)
-            yield page, error
-            if error is not None or page.next_cursor is None:
+            stop = None if left == 0 else self._stop_after(page, visited, empty_run)
+            yield page, stop
+            if stop is not None or page.next_cursor is None:
                 return
             cursor = page.next_cursor
             visited.add(cursor)

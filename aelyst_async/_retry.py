@@ -46,7 +46,7 @@ import asyncio
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -265,7 +265,7 @@ async def _decode(
     raise deadline.exceeded(attempts, None)
 
 
-def _drop(future: asyncio.Future[object]) -> None:
+def _drop(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 

@@ -406,7 +406,7 @@ def _page_with_next(body: bytes | None, link: object) -> bytes:
     """
     A page body (or an empty page) whose `pagination.next` is `link`.
     """
-    page = {"items": []} if body is None else orjson.loads(body)
+    page: dict[str, Any] = {"items": []} if body is None else orjson.loads(body)
     page["pagination"] = {**page.get("pagination", {}), "next": link}
     return orjson.dumps(page)
 
@@ -446,10 +446,11 @@ async def _chunks(fault: Fault) -> AsyncIterator[bytes]:
         zeros = bytes(_CHUNK * 16)
         left = fault.size
         while left > 0:
-            block = squeeze.compress(zeros[: min(left, len(zeros))])
+            # Flushed each time, so that every step writes and a client gone is noticed.
+            yield squeeze.compress(zeros[: min(left, len(zeros))]) + squeeze.flush(
+                zlib.Z_SYNC_FLUSH
+            )
             left -= len(zeros)
-            if block:
-                yield block
         yield squeeze.flush()
 
 
@@ -471,6 +472,7 @@ async def _stream(
     try:
         async for chunk in _chunks(fault):
             await response.write(chunk)
+            await asyncio.sleep(0)  # a write that fits the buffer does not yield: let others run
         await response.write_eof()
     except (ConnectionError, RuntimeError):  # the client hung up, as it should
         _hang_up(request)

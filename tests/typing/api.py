@@ -43,6 +43,7 @@ from aelyst_async import (
     MessageStatus,
     MessageStream,
     MessageTag,
+    NoSafeCursor,
     NotFoundError,
     Page,
     PageResult,
@@ -154,9 +155,9 @@ def read_a_message(message: Message) -> str:
     return ""
 
 
-async def list_many_contacts(client: AelystClient) -> dict[str, str | None]:
+async def list_many_contacts(client: AelystClient) -> dict[str, str | NoSafeCursor | None]:
     """`list_many` streams `PageResult`s and `FailureResult`s."""
-    failed: dict[str, str | None] = {}
+    failed: dict[str, str | NoSafeCursor | None] = {}
 
     async def identifiers() -> AsyncIterator[str]:
         yield "id:1"
@@ -198,7 +199,7 @@ async def export_to_a_file(client: AelystClient) -> int:
 
 def handle_errors(error: AelystError) -> float | None:
     """The tree's attributes are typed on the class that carries them."""
-    assert_type(error.resume_cursor, str | None)
+    assert_type(error.resume_cursor, str | NoSafeCursor | None)
     assert_type(error.identifier, str | None)
     if isinstance(error, RateLimitError):
         assert_type(error.retry_after, float | None)
