@@ -23,6 +23,7 @@ from aelyst_async import (
     Identifier,
     InternalServerError,
     InvalidArgumentError,
+    Message,
     NotFoundError,
     Page,
     PageResult,
@@ -291,7 +292,7 @@ async def test_a_page_with_an_unusable_next_link_is_delivered_then_the_error(
     """The page's items are yielded; then PaginationError carries the link and no safe cursor."""
     identifier = busiest(server)
     server.faults.next(Fault.bad_next(link), times=1)
-    got = []
+    got: list[Message] = []
     async with AelystClient(TOKEN, base_url=server.url) as client:
         with pytest.raises(PaginationError) as info:
             await collect(aiter(client.messages.list(identifier, limit=10)), got)
@@ -372,7 +373,7 @@ async def test_no_safe_cursor_is_refused_as_a_cursor(server: FakeAelystServer) -
         with pytest.raises(InvalidArgumentError, match="NO_SAFE_CURSOR"):
             client.messages.list("id:1", cursor_id=NO_SAFE_CURSOR)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgumentError, match="NO_SAFE_CURSOR"):
-            client.messages.list_many(["id:1"], cursors={"id:1": NO_SAFE_CURSOR})  # type: ignore[dict-item]
+            client.messages.list_many(["id:1"], cursors={"id:1": NO_SAFE_CURSOR})  # type: ignore[arg-type]
     assert 0 == server.stats.requests
 
 
