@@ -43,6 +43,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Hashable
@@ -70,6 +71,10 @@ T = TypeVar("T")
 
 THREADED_DECODE_BYTES = 256 * 1024
 """Bodies from this size up are decoded in a worker thread (module rule 4)."""
+
+_DECODER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aelyst-decode")
+"""One thread for every large decode of the process: decoders hold the GIL for long stretches
+in C, so several at once would starve the event loop (and its timers) between them."""
 
 _LOGGER = logging.getLogger("aelyst_async")
 
@@ -251,7 +256,7 @@ async def _decode(
     remaining = deadline.remaining()
     if remaining is None or len(response.body) < THREADED_DECODE_BYTES:
         return decode(response, rate_limit)
-    work = asyncio.ensure_future(asyncio.to_thread(decode, response, rate_limit))
+    work = asyncio.get_running_loop().run_in_executor(_DECODER, decode, response, rate_limit)
     timer = asyncio.ensure_future(deadline.clock.sleep(remaining))
     try:
         await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
