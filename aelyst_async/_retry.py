@@ -258,21 +258,18 @@ async def _decode(
         return decode(response, rate_limit)
     work = asyncio.get_running_loop().run_in_executor(_DECODER, decode, response, rate_limit)
     timer = asyncio.ensure_future(deadline.clock.sleep(remaining))
+    either: set[asyncio.Future[Any]] = {work, timer}
     try:
-        await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     finally:
         timer.cancel()
+        # A decode still queued is dropped; one running cannot be stopped, and its result
+        # is dropped when it ends.
         if not work.done():
-            # A thread cannot be stopped: its result, or error, is dropped when it ends.
-            work.add_done_callback(_drop)
-    if work.done():
-        return work.result()
-    raise deadline.exceeded(attempts, None)
-
-
-def _drop(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
+            work.cancel()
+    if work.cancelled():
+        raise deadline.exceeded(attempts, None)
+    return work.result()
 
 
 def _raise_unless_retryable(
