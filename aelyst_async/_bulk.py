@@ -23,10 +23,12 @@ Rules:
 6. All workers share the client's rate limiter and retry policy: pacing is per client, not
    per contact.
 7. Dead host. When `DEAD_HOST_FAILURES` contacts in a row fail because no connection to the
-   host could be opened at all (refused, unresolvable, unroutable; each after its retries),
-   with no response from the server in between, the stream ends by raising one
+   host could be opened at all (`APIConnectionError.unreachable`: refused, unresolvable,
+   unroutable, or no answer to the connection attempt; each after its retries), with no
+   response from the server in between, the stream ends by raising one
    `APIConnectionError` naming the host. Any response (a page, or an HTTP error status)
-   resets the count, and timeouts do not count: a slow host that answers is not dead.
+   resets the count, and a connection that opened and then failed or was slow to answer
+   (a read timeout) does not count: a slow host that answers is not dead.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from ._exceptions import (
     AelystError,
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     InvalidArgumentError,
     ResumeCursor,
 )
@@ -269,11 +270,9 @@ class BulkEngine:
         Returns:
             The error that ends the stream, once the host is taken for dead.
         """
-        if not isinstance(error, APIConnectionError) or isinstance(error, APITimeoutError):
-            if isinstance(error, APIStatusError):
-                self.unreachable_run = 0  # the server answered
-            return None
-        if not error.unreachable:
+        if isinstance(error, APIStatusError):
+            self.unreachable_run = 0  # the server answered
+        if not isinstance(error, APIConnectionError) or not error.unreachable:
             return None
         self.unreachable_run += 1
         if self.unreachable_run < DEAD_HOST_FAILURES:

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, final
 
 if TYPE_CHECKING:
-    from ._models import RateLimit
+    from ._models import Page, RateLimit
 
 __all__ = [
     "NO_SAFE_CURSOR",
@@ -165,12 +165,24 @@ class PaginationError(AelystError):
         cursor: The offending cursor, when there is one.
         link: The offending `next` link as the server sent it (at most
             `BODY_EXCERPT_CHARS` characters), when there is one.
+        page: The page that came with the offending link, when there is one. It has been
+            delivered already (yielded by the pager, or inside `list_many`'s
+            `FailureResult`), except by `list_many(fail_fast=True)`, which raises this error
+            instead: then this is where its messages are.
     """
 
-    def __init__(self, message: str, *, cursor: str | None = None, link: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        cursor: str | None = None,
+        link: str | None = None,
+        page: Page | None = None,
+    ) -> None:
         super().__init__(message)
         self.cursor = cursor
         self.link = None if link is None else body_excerpt(link)
+        self.page = page
 
 
 class ExportError(AelystError):
@@ -200,7 +212,8 @@ class APIConnectionError(APIError):
     Attributes:
         host: `host:port` of the server, when known.
         unreachable: Whether no connection could be opened at all (refused, unresolvable,
-            unroutable), as opposed to one that opened and then failed.
+            unroutable, or no answer to the connection attempt within `Timeout.connect`), as
+            opposed to one that opened and then failed or was slow to answer.
     """
 
     def __init__(

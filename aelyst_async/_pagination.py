@@ -171,6 +171,7 @@ class MessagePager:
                 f"the server sent a next link with no usable cursor while listing {who}: "
                 f"{shown}; the page it came with was delivered, and no cursor resumes after it",
                 link=link,
+                page=page,
             )
             error.resume_cursor = NO_SAFE_CURSOR
         elif cursor is not None and cursor in visited:
@@ -180,6 +181,7 @@ class MessagePager:
                 "was delivered, and no cursor resumes after it)",
                 cursor=cursor,
                 link=link,
+                page=page,
             )
             error.resume_cursor = NO_SAFE_CURSOR
         elif cursor is not None and empty_run >= MAX_EMPTY_PAGES:
@@ -189,6 +191,7 @@ class MessagePager:
                 "to go on)",
                 cursor=cursor,
                 link=link,
+                page=page,
             )
             error.resume_cursor = cursor
         else:

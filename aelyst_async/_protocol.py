@@ -201,10 +201,10 @@ _SHOWN_MESSAGE_CHARS = 500
 _VERSION_SEGMENT = re.compile(r"v[0-9]+")
 
 
-def _not_found_detail(url: str) -> str:
+def _not_found_detail(url: str, *, from_api: bool) -> str:
     """
-    What a 404 on `url` means: the contact it names, and a hint when the base URL lacks the
-    API's version prefix (`/v1`).
+    What a 404 on `url` means: the contact it names, and, when the answer is not the API's
+    own error body, a hint if the base URL lacks the API's version prefix (`/v1`).
     """
     path = yarl.URL(url, encoded=True).raw_path if url else ""
     base, found, rest = path.rpartition("/contact/")
@@ -213,7 +213,7 @@ def _not_found_detail(url: str) -> str:
     segment = rest[: -len(_LIST_SUFFIX)]
     detail = f" (contact {body_excerpt(unquote(segment), _CODE_CHARS)!r})"
     last = base.rstrip("/").rpartition("/")[2]
-    if not _VERSION_SEGMENT.fullmatch(last):
+    if not from_api and not _VERSION_SEGMENT.fullmatch(last):
         origin = str(yarl.URL(url, encoded=True).origin())
         detail += (
             f"; the base URL {origin + base!r} has no API version prefix: "
@@ -239,7 +239,7 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
     if code is not None and code != status:
         text += f" (code {code})"
     if status == 404:
-        text += _not_found_detail(response.url)
+        text += _not_found_detail(response.url, from_api=api_message is not None)
     if cls is RateLimitError and rate_limit.retry_after is not None:
         text += f"; retry after {rate_limit.retry_after:g}s"
     error = cls(

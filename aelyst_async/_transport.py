@@ -173,7 +173,11 @@ class AiohttpTransport:
                     status=response.status, headers=response.headers, body=body, url=url
                 )
         except asyncio.TimeoutError as exc:  # aiohttp's timeouts subclass it
-            raise APITimeoutError(f"timed out: GET {url}", url=url, host=host) from exc
+            connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+            what = "connecting to" if connecting else "waiting for"
+            raise APITimeoutError(
+                f"timed out {what} {host}: GET {url}", url=url, host=host, unreachable=connecting
+            ) from exc
         except aiohttp.ClientPayloadError as exc:
             raise APIConnectionError(
                 f"the response body from {host} was cut off: GET {url}", url=url, host=host

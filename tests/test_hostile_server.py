@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ from aelyst_async import (
     Page,
     PageResult,
     PaginationError,
+    RateLimit,
     RateLimitError,
     ResponseTooLargeError,
     RetryPolicy,
@@ -38,6 +39,7 @@ from aelyst_async import (
 from aelyst_async._bulk import DEAD_HOST_FAILURES
 from aelyst_async._cli import build_cli
 from aelyst_async._pagination import MAX_EMPTY_PAGES
+from aelyst_async._protocol import Response, error_for_response
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 
 from .helpers import drain, list_all, wire
@@ -521,3 +523,46 @@ async def test_a_cursor_for_a_contact_not_in_the_input_is_reported(
     assert ("id:2", "abc") == (failure.identifier, failure.resume_cursor)
     assert isinstance(failure.error, InvalidArgumentError)
     assert "never appeared" in str(failure.error)
+
+
+async def test_with_fail_fast_the_bad_page_comes_with_the_error(server: FakeAelystServer) -> None:
+    """list_many(fail_fast=True) raises the PaginationError; its `page` holds the messages."""
+    identifier = busiest(server)
+    server.faults.next(Fault.bad_next("garbage"), times=1)
+    async with AelystClient(TOKEN, base_url=server.url) as client:
+        with pytest.raises(PaginationError) as info:
+            await drain(client.messages.list_many([identifier], limit=10, fail_fast=True))
+    assert info.value.page is not None
+    assert server.dataset.messages(identifier)[:10] == wire(info.value.page.items)
+
+
+def test_a_404_from_the_api_itself_gives_no_base_url_hint() -> None:
+    """The API's own 'Contact not found.' proves the base URL right: no version hint."""
+    error = error_for_response(
+        Response(
+            status=404,
+            headers={},
+            body=b'{"code": 404, "message": "Contact not found."}',
+            url="https://proxy.example/aelyst/contact/id:9/message/list",
+        ),
+        RateLimit(),
+    )
+    assert "HTTP 404: Contact not found. (contact 'id:9')" == str(error)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: Fault.oversized(0), id="oversized-of-nothing"),
+        pytest.param(lambda: Fault.gzip_bomb(-1), id="negative-bomb"),
+        pytest.param(lambda: Fault.rate_limited(status=200), id="rate-limited-with-200"),
+        pytest.param(
+            lambda: Fault.rate_limited(date_skew="3h"),  # type: ignore[arg-type]
+            id="skew-not-a-number",
+        ),
+    ],
+)
+def test_a_hostile_fault_with_invalid_options_is_refused(make: Callable[[], Fault]) -> None:
+    """The new fault kinds check their options at once."""
+    with pytest.raises(InvalidArgumentError):
+        make()
