@@ -26,8 +26,8 @@ Rules:
    host could be opened at all (`APIConnectionError.unreachable`: refused, unresolvable,
    unroutable, or no answer to the connection attempt; each after its retries), with no
    response from the server in between, the stream ends by raising one
-   `APIConnectionError` naming the host. Any response (a page, or an HTTP error status)
-   resets the count, and a connection that opened and then failed or was slow to answer
+   `APIConnectionError` naming the host. Any response (a page, an HTTP error status, a body
+   refused) resets the count, and a connection that opened and then failed or was slow to answer
    (a read timeout) does not count: a slow host that answers is not dead.
 """
 
@@ -44,7 +44,6 @@ from ._exceptions import (
     NO_SAFE_CURSOR,
     AelystError,
     APIConnectionError,
-    APIStatusError,
     InvalidArgumentError,
     ResumeCursor,
 )
@@ -270,9 +269,11 @@ class BulkEngine:
         Returns:
             The error that ends the stream, once the host is taken for dead.
         """
-        if isinstance(error, APIStatusError):
-            self.unreachable_run = 0  # the server answered
-        if not isinstance(error, APIConnectionError) or not error.unreachable:
+        if not isinstance(error, APIConnectionError):
+            if not isinstance(error, InvalidArgumentError):  # a request got an answer
+                self.unreachable_run = 0
+            return None
+        if not error.unreachable:
             return None
         self.unreachable_run += 1
         if self.unreachable_run < DEAD_HOST_FAILURES:

@@ -120,10 +120,11 @@ class MessagePager:
             if stop is not None:
                 raise stop
 
-    async def steps(self) -> AsyncIterator[tuple[Page, AelystError | None]]:
+    async def steps(self) -> AsyncIterator[tuple[Page, PaginationError | None]]:
         """
-        Each page with the error that ends the iteration right after it, if any: for
-        `list_many`, which delivers such a page together with its failure.
+        Each page with the `PaginationError` that ends the iteration right after it, if any
+        (module rules 4 and 5): what `pages()` yields and raises, for a caller that delivers
+        such a page together with its failure, as `list_many` does.
 
         Raises:
             AelystError: When a page cannot be fetched; it carries `resume_cursor`.
@@ -157,7 +158,7 @@ class MessagePager:
             if self._limit is None:
                 limit = limit_from_link(page.pagination.next) or limit
 
-    def _stop_after(self, page: Page, visited: set[str], empty_run: int) -> AelystError | None:
+    def _stop_after(self, page: Page, visited: set[str], empty_run: int) -> PaginationError | None:
         """
         The error that ends the iteration after `page` (module rules 4 and 5), or `None`.
         """
@@ -165,7 +166,7 @@ class MessagePager:
         cursor = page.next_cursor
         who = repr(str(self._identifier))
         shown = repr(body_excerpt(link, _SHOWN_LINK_CHARS)) if link else "?"
-        error: AelystError
+        error: PaginationError
         if next_link_is_broken(link, cursor):
             error = PaginationError(
                 f"the server sent a next link with no usable cursor while listing {who}: "

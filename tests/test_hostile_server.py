@@ -36,7 +36,7 @@ from aelyst_async import (
     Timeout,
     TokenBucketLimiter,
 )
-from aelyst_async._bulk import DEAD_HOST_FAILURES
+from aelyst_async._bulk import DEAD_HOST_FAILURES, BulkEngine
 from aelyst_async._cli import build_cli
 from aelyst_async._pagination import MAX_EMPTY_PAGES
 from aelyst_async._protocol import Response, error_for_response
@@ -566,3 +566,28 @@ def test_a_hostile_fault_with_invalid_options_is_refused(make: Callable[[], Faul
     """The new fault kinds check their options at once."""
     with pytest.raises(InvalidArgumentError):
         make()
+
+
+def test_any_answer_from_the_server_resets_the_dead_host_count() -> None:
+    """Unreachable, unreachable, ..., an HTTP 404, then the count starts again from zero."""
+
+    async def never(identifier: Identifier, limit: int | None, cursor: str | None) -> Page:
+        raise AssertionError("not called")
+
+    engine = BulkEngine(never, [], concurrency=1, limit=None, cursors=None, fail_fast=False)
+    refused = APIConnectionError("refused", host="h:1", unreachable=True)
+    read_timeout = APITimeoutError("slow", host="h:1")
+    not_found = NotFoundError("HTTP 404", status=404)
+    outcomes = [
+        engine.count_unreachable(error)
+        for error in [
+            *[refused] * (DEAD_HOST_FAILURES - 1),
+            not_found,
+            *[refused] * (DEAD_HOST_FAILURES - 1),
+            read_timeout,
+        ]
+    ]
+    assert [None] * len(outcomes) == outcomes
+    dead = engine.count_unreachable(refused)
+    assert dead is not None
+    assert "h:1 is unreachable" in str(dead)
