@@ -82,6 +82,8 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int | None) 
             content_length=declared,
             url=url,
         )
+    if declared is not None and response.headers.get("Content-Encoding", "identity") == "identity":
+        return await response.read()  # exactly `declared` bytes, within the cap
     body = bytearray()
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
         body += chunk
