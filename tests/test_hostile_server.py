@@ -247,11 +247,15 @@ async def test_a_call_that_cannot_start_before_its_deadline_raises_rate_limit_er
     assert 1 == server.stats.requests
 
 
-async def test_a_server_clock_hours_ahead_gets_its_few_seconds(server: FakeAelystServer) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_server_clock_hours_ahead_gets_its_few_seconds(
+    server: FakeAelystServer, status: int
+) -> None:
     """An HTTP-date Retry-After is read against the response's Date, not the client's clock."""
     clock = FakeClock(auto_advance=True)
     identifier = busiest(server)
-    server.faults.next(Fault.rate_limited(retry_after=5, date_skew=3 * 3600), times=1)
+    fault = Fault.rate_limited(retry_after=5, status=status, date_skew=3 * 3600)
+    server.faults.next(fault, times=1)
     start = clock.monotonic()
     async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
         assert server.dataset.messages(identifier) == await list_all(client, identifier)
