@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from aelyst_async import (
@@ -38,6 +42,7 @@ from aelyst_async import (
 )
 from aelyst_async._bulk import DEAD_HOST_FAILURES, BulkEngine
 from aelyst_async._cli import build_cli
+from aelyst_async._converter import decode_page
 from aelyst_async._pagination import MAX_EMPTY_PAGES
 from aelyst_async._protocol import Response, error_for_response
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
@@ -595,3 +600,38 @@ def test_any_answer_from_the_server_resets_the_dead_host_count() -> None:
     dead = engine.count_unreachable(refused)
     assert dead is not None
     assert "h:1 is unreachable" in str(dead)
+
+
+async def test_a_deadline_holds_over_http_while_a_large_page_decodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 300 KiB page whose decoding outlasts Timeout(total=10): APITimeoutError at 10 s."""
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    release = threading.Event()
+    body = orjson.dumps({"items": [], "pagination": {"next": None}, "padding": "x" * 300_000})
+
+    def slow_decode(response: Response, rate_limit: RateLimit) -> Page:
+        loop.call_soon_threadsafe(started.set)
+        release.wait(30)  # stands for seconds of CPU, until the test says so
+        return decode_page(response, rate_limit)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v1/contact/{identifier}/message/list", handler)
+    monkeypatch.setattr("aelyst_async._client.decode_page", slow_decode)
+    clock = FakeClock()
+    async with (
+        TestServer(app) as http,
+        AelystClient(TOKEN, base_url=str(http.make_url("/v1")), clock=clock, timeout=10) as client,
+    ):
+        call = asyncio.create_task(list_all(client, "id:1"))
+        await started.wait()
+        await clock.advance(10)
+        try:
+            with pytest.raises(APITimeoutError, match="deadline of 10s exceeded"):
+                await call
+        finally:
+            release.set()
