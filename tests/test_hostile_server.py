@@ -39,6 +39,7 @@ from aelyst_async import (
     SystemClock,
     Timeout,
     TokenBucketLimiter,
+    run_export,
 )
 from aelyst_async._bulk import DEAD_HOST_FAILURES, BulkEngine
 from aelyst_async._cli import build_cli
@@ -638,3 +639,25 @@ async def test_a_deadline_holds_over_http_while_a_large_page_decodes(
                 await call
         finally:
             release.set()
+
+
+async def test_an_export_loses_nothing_and_repeats_nothing_past_a_bad_next_link(
+    server: FakeAelystServer, tmp_path: Path
+) -> None:
+    """The contact fails at the bad page, left unwritten; --resume fetches it again: exact truth."""
+    identifier = busiest(server)
+    contacts = [identifier, *(c for c in server.dataset.identifiers() if c != identifier)]
+    out = tmp_path / "messages.jsonl"
+    # One contact at a time: its first page as it is, the second with a garbage next link.
+    server.faults.next(Fault.slow(0)).next(Fault.bad_next("garbage"))
+    async with AelystClient(TOKEN, base_url=server.url) as client:
+        summary = await run_export(client, contacts, out, limit=10, concurrency=1)
+        assert [identifier] == [failed.identifier for failed in summary.failed]
+        summary = await run_export(client, contacts, out, limit=10, resume=True)
+    assert () == summary.failed
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    expected = [(c, m) for c in contacts for m in server.dataset.messages(c)]
+    key = orjson.OPT_SORT_KEYS
+    assert sorted(orjson.dumps(pair, option=key) for pair in expected) == sorted(
+        orjson.dumps((line["contact"], line["message"]), option=key) for line in lines
+    )
