@@ -18,6 +18,7 @@ from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._exceptions import (
+    NO_SAFE_CURSOR,
     AelystError,
     APIConnectionError,
     APIError,
@@ -29,13 +30,15 @@ from ._exceptions import (
     ExportError,
     InternalServerError,
     InvalidArgumentError,
+    NoSafeCursor,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from ._identifiers import Identifier
-from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
 from ._models import (
     DeliveryStatus,
     Message,
@@ -95,6 +98,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "NO_SAFE_CURSOR",
     "APIConnectionError",
     "APIError",
     "APIResponseDecodeError",
@@ -118,12 +122,14 @@ __all__ = [
     "Identifier",
     "InternalServerError",
     "InvalidArgumentError",
+    "KeyPausedError",
     "Message",
     "MessagePager",
     "MessageStatus",
     "MessageStream",
     "MessageTag",
     "Messages",
+    "NoSafeCursor",
     "NotFoundError",
     "Page",
     "PageResult",
@@ -134,6 +140,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",
     "SystemClock",

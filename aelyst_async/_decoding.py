@@ -23,7 +23,6 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
 
     Raises:
         APIResponseDecodeError: When the body is not JSON or not the documented shape.
-        PaginationError: When a non-empty `next` link carries no cursor.
     """
     from ._converter import decode_page as decode
 
