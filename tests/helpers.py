@@ -8,8 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult
-from aelyst_async._converter import converter
+from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult, to_wire
 from aelyst_async.testing import Dataset
 
 
@@ -17,7 +16,7 @@ def wire(messages: Iterable[Message]) -> list[dict[str, Any]]:
     """
     Messages back in the API's own JSON form, to compare with the server's ground truth.
     """
-    return [converter.unstructure(m) for m in messages]
+    return [to_wire(m) for m in messages]
 
 
 def ground_truth(dataset: Dataset, identifiers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

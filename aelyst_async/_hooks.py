@@ -1,0 +1,355 @@
+"""
+Structure hooks generated from the attrs models, registered on the converter as a factory.
+
+This is what cattrs' `make_dict_structure_fn` does (one function per class, compiled once from
+the class's fields), specialised for a wire that is lossless and read on every page.
+
+Rules:
+
+1. The model is the description: a field `contact_id` is the wire's `contactId` (camelCase of
+   its name), and its annotation says how it is read. A field needs an entry in `WireSpec.hooks`
+   only when neither says enough (`userId`, sent as a number, becomes a `str`).
+2. What an annotation means, inline in the generated code: `int` and `str` are checked by
+   `type(x) is ...`, anything else goes through the strict hook of that type (a subclass is
+   accepted, a `bool` is not an `int`); `E | str` for a `str` enum `E` is an open enum (one
+   subscript of a dict of its members); `str | int` takes either; a model is read by its own
+   generated hook; `tuple[M, ...]` from a JSON array; any other type through the converter's
+   hook for it; `| None` lets `null` through.
+3. Nothing is lost: the fields of the object that the model does not know go into the model's
+   `extra`; where a known field's model value does not tell how it was written (`null` or `[]`
+   for an absent value, whatever a reshaping hook changed), the wire value is noted in it
+   too, for the way back (`unstructure_fn`). The usual object, with nothing of either, costs
+   one `len()` and shares one empty `extra`.
+4. An object of another shape raises `TypeError` or `KeyError` naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+import linecache
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from ._models import NO_FIELDS, WireFields
+
+__all__ = ["WireSpec", "camel", "reshaping", "structure_fn", "unstructure_fn"]
+
+StructureHook = Callable[[Any, Any], Any]
+
+
+def camel(name: str) -> str:
+    """
+    The wire's name of a field: `channel_message_id` is `channelMessageId`.
+    """
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@attrs.frozen
+class _Reshaping:
+    """
+    A field hook that may change how a value is written (it returns its argument itself when it
+    does not): what it changed is noted for the way back (rule 3).
+    """
+
+    hook: Callable[[Any], Any]
+
+
+def reshaping(hook: Callable[[Any], Any]) -> _Reshaping:
+    """
+    Mark a one-argument field hook as one whose result may not write back as its input.
+    """
+    return _Reshaping(hook)
+
+
+@attrs.frozen(kw_only=True)
+class WireSpec:
+    """
+    What a model's annotations do not say about its wire object.
+
+    Attributes:
+        hooks: A one-argument hook by field name, for a field read otherwise than its type says.
+        tag: A key and value the object carries besides its fields (`"type": "text"`).
+    """
+
+    hooks: Mapping[str, Callable[[Any], Any] | _Reshaping] = attrs.field(factory=dict)
+    tag: tuple[str, str] | None = None
+
+
+def wire_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
+    """
+    The fields of a model that are on the wire: all but `extra`.
+    """
+    return tuple(field for field in attrs.fields(cls) if field.name != "extra")
+
+
+def _strict(kind: type[Any]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, kind) and not isinstance(value, bool):
+            return value
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}: {value!r:.40}")
+
+    return check
+
+
+def _str_or_int(value: Any) -> str | int:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a string or an integer, got {type(value).__name__}")
+
+
+def _open_enum(cls: type[enum.Enum]) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    members = {member.value: member for member in cls}
+
+    def other(value: Any) -> Any:
+        if isinstance(value, str):
+            return members.get(value, str(value))
+        raise TypeError(f"expected a string for {cls.__name__}, got {type(value).__name__}")
+
+    return members, other
+
+
+def _sequence(value: Any) -> Any:
+    raise TypeError(f"expected an array, got {type(value).__name__}")
+
+
+def _not_an_object(cls: type[Any], value: Any) -> Any:
+    raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+
+
+def _extra(
+    o: Mapping[str, Any], known: frozenset[str], sent: dict[str, tuple[Any, Any]] | None
+) -> WireFields:
+    unknown = {key: value for key, value in o.items() if key not in known}
+    return WireFields(unknown, sent) if unknown or sent else NO_FIELDS
+
+
+def _note(
+    sent: dict[str, tuple[Any, Any]] | None, key: str, wire: Any, value: Any
+) -> dict[str, tuple[Any, Any]]:
+    if sent is None:
+        sent = {}
+    sent[key] = (wire, value)
+    return sent
+
+
+class _Source:
+    """
+    The generated function's lines and the globals they name.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {}
+
+    def bind(self, name: str, value: Any) -> str:
+        self.globals[name] = value
+        return name
+
+    def add(self, indent: int, *lines: str) -> None:
+        self.lines += ["    " * indent + line for line in lines]
+
+
+def _members(union: Any) -> tuple[Any, ...]:
+    if typing.get_origin(union) in (typing.Union, types.UnionType):
+        return typing.get_args(union)
+    return (union,)
+
+
+def _read(
+    src: _Source,
+    converter: cattrs.Converter,
+    name: str,
+    kind: Any,
+    hook: Callable[[Any], Any] | _Reshaping | None,
+    indent: int,
+) -> None:
+    """
+    Lines that turn the wire value in the local `name` into the model's value (rule 2).
+    """
+    if isinstance(hook, _Reshaping):
+        hook = hook.hook
+    if hook is not None:
+        src.add(indent, f"{name} = {src.bind(f'__h_{name}', hook)}({name})")
+        return
+    members = _members(kind)
+    optional = type(None) in members
+    rest = tuple(m for m in members if m is not type(None))
+    guard = f"{name} is not None and " if optional else ""
+    enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
+    if len(rest) == 1 and rest[0] in (int, str):
+        check = src.bind(f"__strict_{rest[0].__name__}", _strict(rest[0]))
+        src.add(
+            indent,
+            f"if {guard}type({name}) is not {rest[0].__name__}:",
+            f"    {name} = {check}({name})",
+        )
+    elif set(rest) == {str, int}:
+        src.add(
+            indent,
+            f"if {guard}type({name}) is not str and type({name}) is not int:",
+            f"    {name} = {src.bind('__str_or_int', _str_or_int)}({name})",
+        )
+    elif len(enums) == 1 and set(rest) == {enums[0], str} and issubclass(enums[0], str):
+        table, other = _open_enum(enums[0])
+        known, slow = src.bind(f"__members_{name}", table), src.bind(f"__other_{name}", other)
+        src.add(
+            indent,
+            f"if type({name}) is str:",
+            f"    {name} = {known}.get({name}, {name})",
+            f"elif {name} is not None:" if optional else "else:",
+            f"    {name} = {slow}({name})",
+        )
+    elif len(rest) == 1 and attrs.has(rest[0]):
+        structure = src.bind(f"__s_{name}", converter.get_structure_hook(rest[0]))
+        read = f"{name} = {structure}({name}, {src.bind(f'__m_{name}', rest[0])})"
+        if optional:
+            src.add(indent, f"if {name} is not None:", f"    {read}")
+        else:
+            src.add(indent, read)
+    elif typing.get_origin(kind) is tuple and len(typing.get_args(kind)) == 2:
+        item, ellipsis = typing.get_args(kind)
+        if ellipsis is not Ellipsis:
+            raise TypeError(f"{kind} is not a tuple[X, ...]")
+        structure = src.bind(f"__s_{name}", converter.get_structure_hook(item))
+        model = src.bind(f"__m_{name}", item)
+        src.add(
+            indent,
+            f"if type({name}) is not list:",
+            f"    {src.bind('__sequence', _sequence)}({name})",
+            f"{name} = tuple([{structure}(e, {model}) for e in {name}])",
+        )
+    else:
+        structure = src.bind(f"__s_{name}", converter.get_structure_hook(kind))
+        src.add(indent, f"{name} = {structure}({name}, {src.bind(f'__t_{name}', kind)})")
+
+
+def structure_fn(cls: type[Any], converter: cattrs.Converter, spec: WireSpec) -> StructureHook:
+    """
+    Generate the structure hook of the model `cls` (see the module's rules).
+    """
+    hints = typing.get_type_hints(cls)
+    src = _Source()
+    src.bind("__cl", cls)
+    src.bind("__absent", _ABSENT)
+    src.bind("__note", _note)
+    src.bind("__mapping", Mapping)
+    src.bind("__not_an_object", _not_an_object)
+    fields = wire_fields(cls)
+    keys = {field.name: camel(field.name) for field in fields}
+    known = set(keys.values())
+    src.add(
+        1,
+        "if type(o) is not dict and not isinstance(o, __mapping):",
+        "    __not_an_object(__cl, o)",
+        "sent = None",
+    )
+    required = [field for field in fields if field.default is attrs.NOTHING]
+    src.add(1, f"n = {len(required)}")
+    if spec.tag is not None:
+        known.add(spec.tag[0])
+        src.add(1, f"if {spec.tag[0]!r} in o:", "    n += 1")
+    for field in fields:
+        name, key, hook = field.name, keys[field.name], spec.hooks.get(field.name)
+        reshapes = isinstance(hook, _Reshaping)
+        if field.default is attrs.NOTHING:
+            src.add(1, f"{name} = o[{key!r}]")
+            if reshapes:
+                src.add(1, f"wire_{name} = {name}")
+            _read(src, converter, name, hints[name], hook, 1)
+            if reshapes:
+                src.add(
+                    1,
+                    f"if {name} is not wire_{name}:",
+                    f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
+                )
+            continue
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{name}: a wire field's default is a constant")
+        fallback = src.bind(f"__d_{name}", default)
+        src.add(
+            1,
+            f"{name} = o.get({key!r}, __absent)",
+            f"if {name} is __absent:",
+            f"    {name} = {fallback}",
+            "else:",
+            "    n += 1",
+            f"    wire_{name} = {name}",
+        )
+        _read(src, converter, name, hints[name], hook, 2)
+        changed = f" or {name} is not wire_{name}" if reshapes else ""
+        same = f"wire_{name} is None" if default is None else f"{name} == {fallback}"
+        src.add(
+            2,
+            f"if {same}{changed}:",
+            f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
+        )
+    src.bind("__known", frozenset(known))
+    src.bind("__extra", _extra)
+    src.bind("__no_fields", NO_FIELDS)
+    arguments = ", ".join(f"{field.alias}={field.name}" for field in fields)
+    src.add(
+        1,
+        "extra = __no_fields if sent is None and n == len(o) else __extra(o, __known, sent)",
+        f"return __cl({arguments}, extra=extra)",
+    )
+    return _compile(f"structure_{cls.__name__}", "(o, _=None)", src)  # type: ignore[return-value]
+
+
+_ABSENT = object()
+
+
+def _compile(name: str, signature: str, src: _Source) -> Callable[..., Any]:
+    source = "\n".join([f"def {name}{signature}:", *src.lines])
+    filename = f"<aelyst_async generated {name}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(src.globals)
+    exec(code, namespace)  # noqa: S102  # source built above from the model's fields only
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def unstructure_fn(
+    cls: type[Any], converter: cattrs.Converter, spec: WireSpec
+) -> Callable[[Any], dict[str, Any]]:
+    """
+    The way back: a model to the wire object it was decoded from.
+
+    Fields at their defaults are left out, unless the wire had them (rule 3); the tag comes
+    first; `extra`'s fields come last, and never replace a known one.
+    """
+    overrides = {
+        field.name: cattrs.gen.override(rename=camel(field.name)) for field in wire_fields(cls)
+    }
+    natural = cattrs.gen.make_dict_unstructure_fn(
+        cls,
+        converter,
+        _cattrs_omit_if_default=True,
+        extra=cattrs.gen.override(omit=True),
+        **overrides,
+    )
+    names = {camel(field.name): field.name for field in wire_fields(cls)}
+    tag = spec.tag
+
+    def unstructure(model: Any) -> dict[str, Any]:
+        wire = natural(model)
+        if tag is not None:
+            wire = {tag[0]: tag[1], **wire}
+        extra = model.extra
+        sent = extra._sent if type(extra) is WireFields else None  # noqa: SLF001
+        if sent:
+            for key, (value, decoded) in sent.items():
+                if getattr(model, names[key]) == decoded:
+                    wire[key] = value
+        for key, value in extra.items():
+            wire.setdefault(key, value)
+        return wire
+
+    return unstructure
