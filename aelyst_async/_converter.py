@@ -124,7 +124,7 @@ def _build_converter() -> cattrs.Converter:
     def body(value: Any, _: Any) -> TextMessage | UnknownMessage | None:
         if value is None:
             return None
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise TypeError(f"expected a message object, got {type(value).__name__}")
         kind = value.get("type")
         if kind == "text":

@@ -26,6 +26,7 @@ Rules:
 from __future__ import annotations
 
 import enum
+import itertools
 import linecache
 import types
 import typing
@@ -103,12 +104,22 @@ def _str_or_int(value: Any) -> str | int:
     raise TypeError(f"expected a string or an integer, got {type(value).__name__}")
 
 
-def _open_enum(cls: type[enum.Enum]) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    members = {member.value: member for member in cls}
+class _Members(dict[str, Any]):
+    """
+    An open enum's members by value: `members[value]` is the member, or `value` itself when
+    this SDK does not know it (one subscript, cheaper than `dict.get(value, value)`).
+    """
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def _open_enum(cls: type[enum.Enum]) -> tuple[_Members, Callable[[Any], Any]]:
+    members = _Members((member.value, member) for member in cls)
 
     def other(value: Any) -> Any:
         if isinstance(value, str):
-            return members.get(value, str(value))
+            return members[str(value)]
         raise TypeError(f"expected a string for {cls.__name__}, got {type(value).__name__}")
 
     return members, other
@@ -201,7 +212,7 @@ def _read(
         src.add(
             indent,
             f"if type({name}) is str:",
-            f"    {name} = {known}.get({name}, {name})",
+            f"    {name} = {known}[{name}]",
             f"elif {name} is not None:" if optional else "else:",
             f"    {name} = {slow}({name})",
         )
@@ -217,12 +228,12 @@ def _read(
         if ellipsis is not Ellipsis:
             raise TypeError(f"{kind} is not a tuple[X, ...]")
         structure = src.bind(f"__s_{name}", converter.get_structure_hook(item))
-        model = src.bind(f"__m_{name}", item)
+        items = f"{src.bind('__repeat', itertools.repeat)}({src.bind(f'__m_{name}', item)})"
         src.add(
             indent,
             f"if type({name}) is not list:",
             f"    {src.bind('__sequence', _sequence)}({name})",
-            f"{name} = tuple([{structure}(e, {model}) for e in {name}])",
+            f"{name} = tuple(map({structure}, {name}, {items}))",
         )
     else:
         structure = src.bind(f"__s_{name}", converter.get_structure_hook(kind))
@@ -278,18 +289,27 @@ def structure_fn(cls: type[Any], converter: cattrs.Converter, spec: WireSpec) ->
             f"{name} = o.get({key!r}, __absent)",
             f"if {name} is __absent:",
             f"    {name} = {fallback}",
-            "else:",
-            "    n += 1",
-            f"    wire_{name} = {name}",
         )
+        if default is None:  # a null sent for it is noted, and needs no reading
+            src.add(
+                1,
+                f"elif {name} is None:",
+                "    n += 1",
+                f"    sent = __note(sent, {key!r}, None, None)",
+            )
+        src.add(1, "else:", "    n += 1")
+        if reshapes or default is not None:
+            src.add(2, f"wire_{name} = {name}")
         _read(src, converter, name, hints[name], hook, 2)
-        changed = f" or {name} is not wire_{name}" if reshapes else ""
-        same = f"wire_{name} is None" if default is None else f"{name} == {fallback}"
-        src.add(
-            2,
-            f"if {same}{changed}:",
-            f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
-        )
+        noted = [f"{name} is not wire_{name}"] if reshapes else []
+        if default is not None:
+            noted.append(f"{name} == {fallback}")
+        if noted:
+            src.add(
+                2,
+                f"if {' or '.join(noted)}:",
+                f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
+            )
     src.bind("__known", frozenset(known))
     src.bind("__extra", _extra)
     src.bind("__no_fields", NO_FIELDS)

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 FLOOR = "orjson.loads to dicts (floor)"
-MSGSPEC = "msgspec, as faithful"
+MSGSPEC = "msgspec, as faithful but unknown fields (scale only)"
 MSGSPEC_LOSSY = "msgspec, lossy (scale only)"
 PYDANTIC = "pydantic v2 validate_json"
 SDK = "aelyst decode_page"
@@ -163,9 +163,11 @@ class DecodeResult:
             rows=rows,
             goals=goals,
             notes=(
-                "The pydantic and msgspec models are as faithful as the SDK's: open enums, "
-                "`str | int` ids, sender ids to `str`, bodies of unknown types kept whole "
-                "(`bench/_rivals.py`; `tests/test_bench_smoke.py` checks all three agree).",
+                "The pydantic models are as faithful as the SDK's: open enums, `str | int` ids, "
+                "sender ids to `str`, bodies of unknown types kept whole, unknown fields kept at "
+                "every level (`extra=\"allow\"`); the msgspec structs are too, but for the "
+                "unknown fields, which msgspec cannot keep (`bench/_rivals.py`; "
+                "`tests/test_bench_smoke.py` checks all three agree).",
                 "The lossy msgspec row (enums left as strings, text bodies only) shows what "
                 "faithfulness costs msgspec; the goal is measured against the faithful one.",
             ),
