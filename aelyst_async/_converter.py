@@ -114,7 +114,7 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(str, _strict_str)  # cattrs' default would turn null into "None"
     conv.register_structure_hook_factory(
-        lambda cls: cls in _WIRE, lambda cls, c: structure_fn(cls, c, _WIRE[cls])
+        lambda cls: cls in _WIRE, lambda cls, c: structure_fn(cls, c, _WIRE)
     )
     conv.register_unstructure_hook_factory(
         lambda cls: cls in _WIRE, lambda cls, c: unstructure_fn(cls, c, _WIRE[cls])
@@ -140,7 +140,7 @@ def _build_converter() -> cattrs.Converter:
 
 
 converter: cattrs.Converter = _build_converter()
-_structure_message = converter.get_structure_hook(Message)
+_structure_message: Callable[..., Message] = converter.get_structure_hook(Message)
 _structure_pagination = converter.get_structure_hook(Pagination)
 
 _DIGITS = bytes(ord("0") if chr(byte).isdigit() else ord(" ") for byte in range(256))
@@ -184,25 +184,23 @@ def _detached(value: Any) -> Any:
     A copy of a JSON value that shares no dict or list with it (tuples become lists, enum
     members their values).
     """
-    containers = (dict, list, tuple)
-    if type(value) not in containers:
-        return value.value if isinstance(value, enum.Enum) else value
-    root: Any = {} if type(value) is dict else []
-    pending = [(value, root)]
+    pending: list[tuple[Any, Any]] = []
+
+    def fresh(item: Any) -> Any:
+        if type(item) is dict or type(item) is list or type(item) is tuple:
+            copy: dict[str, Any] | list[Any] = {} if type(item) is dict else []
+            pending.append((item, copy))
+            return copy
+        return item.value if isinstance(item, enum.Enum) else item
+
+    root = fresh(value)
     while pending:
         source, target = pending.pop()
-        items = source.items() if type(source) is dict else enumerate(source)
-        for key, item in items:
-            if type(item) in containers:
-                copy: Any = {} if type(item) is dict else []
-                pending.append((item, copy))
-                item = copy
-            elif isinstance(item, enum.Enum):
-                item = item.value
-            if type(target) is dict:
-                target[key] = item
-            else:
-                target.append(item)
+        if type(source) is dict:
+            for key, item in source.items():
+                target[key] = fresh(item)
+        else:
+            target.extend([fresh(item) for item in source])
     return root
 
 
@@ -245,8 +243,7 @@ def decode_messages(items: Any) -> tuple[Message, ...]:
     """
     if not isinstance(items, list):
         raise TypeError(f"'items' is a {type(items).__name__}, not a list")
-    structure = _structure_message
-    return tuple([structure(item, Message) for item in items])
+    return tuple(map(_structure_message, items))
 
 
 _PAGE_KEYS = frozenset({"items", "pagination"})

@@ -26,7 +26,6 @@ Rules:
 from __future__ import annotations
 
 import enum
-import itertools
 import linecache
 import types
 import typing
@@ -172,154 +171,183 @@ def _members(union: Any) -> tuple[Any, ...]:
     return (union,)
 
 
-def _read(
-    src: _Source,
-    converter: cattrs.Converter,
-    name: str,
-    kind: Any,
-    hook: Callable[[Any], Any] | _Reshaping | None,
-    indent: int,
-) -> None:
+class _Generator:
     """
-    Lines that turn the wire value in the local `name` into the model's value (rule 2).
+    Writes the structure hook of one model, its nested models inline (rule 2).
     """
-    if isinstance(hook, _Reshaping):
-        hook = hook.hook
-    if hook is not None:
-        src.add(indent, f"{name} = {src.bind(f'__h_{name}', hook)}({name})")
-        return
-    members = _members(kind)
-    optional = type(None) in members
-    rest = tuple(m for m in members if m is not type(None))
-    guard = f"{name} is not None and " if optional else ""
-    enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
-    if len(rest) == 1 and rest[0] in (int, str):
-        check = src.bind(f"__strict_{rest[0].__name__}", _strict(rest[0]))
+
+    def __init__(self, converter: cattrs.Converter, specs: Mapping[type[Any], WireSpec]) -> None:
+        self.converter = converter
+        self.specs = specs
+        self.src = _Source()
+        self.src.bind("__absent", _ABSENT)
+        self.src.bind("__note", _note)
+        self.src.bind("__mapping", Mapping)
+        self.src.bind("__not_an_object", _not_an_object)
+        self.src.bind("__extra", _extra)
+        self.src.bind("__no_fields", NO_FIELDS)
+
+    def model(self, cls: type[Any], var: str, indent: int) -> None:
+        """
+        Lines that replace the wire object in the local `var` by the model `cls` it holds.
+        """
+        src, spec, at = self.src, self.specs[cls], indent
+        hints = typing.get_type_hints(cls)
+        model = src.bind(f"__cl_{cls.__name__}", cls)
+        fields = wire_fields(cls)
+        keys = {field.name: camel(field.name) for field in fields}
+        known = set(keys.values())
+        local = {field.name: f"{var}_{field.name}" for field in fields}
+        sent, n = f"{var}_sent", f"{var}_n"
+        required = [field for field in fields if field.default is attrs.NOTHING]
         src.add(
-            indent,
-            f"if {guard}type({name}) is not {rest[0].__name__}:",
-            f"    {name} = {check}({name})",
+            at,
+            f"if type({var}) is not dict and not isinstance({var}, __mapping):",
+            f"    __not_an_object({model}, {var})",
+            f"{sent} = None",
+            f"{n} = {len(required)}",
         )
-    elif set(rest) == {str, int}:
+        if spec.tag is not None:
+            known.add(spec.tag[0])
+            src.add(at, f"if {spec.tag[0]!r} in {var}:", f"    {n} += 1")
+        for field in fields:
+            name, key, hook = local[field.name], keys[field.name], spec.hooks.get(field.name)
+            reshapes = isinstance(hook, _Reshaping)
+            note = f"{sent} = __note({sent}, {key!r}, wire_{name}, {name})"
+            if field.default is attrs.NOTHING:
+                src.add(at, f"{name} = {var}[{key!r}]")
+                if reshapes:
+                    src.add(at, f"wire_{name} = {name}")
+                self.read(name, hints[field.name], hook, at)
+                if reshapes:
+                    src.add(at, f"if {name} is not wire_{name}:", f"    {note}")
+                continue
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                raise TypeError(f"{cls.__name__}.{field.name}: a wire default is a constant")
+            fallback = src.bind(f"__d_{cls.__name__}_{field.name}", default)
+            src.add(
+                at,
+                f"{name} = {var}.get({key!r}, __absent)",
+                f"if {name} is __absent:",
+                f"    {name} = {fallback}",
+            )
+            if default is None:  # a null sent for it is noted, and needs no reading
+                src.add(
+                    at,
+                    f"elif {name} is None:",
+                    f"    {n} += 1",
+                    f"    {sent} = __note({sent}, {key!r}, None, None)",
+                )
+            src.add(at, "else:", f"    {n} += 1")
+            if reshapes or default is not None:
+                src.add(at + 1, f"wire_{name} = {name}")
+            self.read(name, hints[field.name], hook, at + 1)
+            noted = [f"{name} is not wire_{name}"] if reshapes else []
+            if default is not None:
+                noted.append(f"{name} == {fallback}")
+            if noted:
+                src.add(at + 1, f"if {' or '.join(noted)}:", f"    {note}")
+        known_keys = src.bind(f"__known_{cls.__name__}", frozenset(known))
+        arguments = ", ".join(f"{field.alias}={local[field.name]}" for field in fields)
         src.add(
-            indent,
-            f"if {guard}type({name}) is not str and type({name}) is not int:",
-            f"    {name} = {src.bind('__str_or_int', _str_or_int)}({name})",
+            at,
+            f"if {sent} is None and {n} == len({var}):",
+            f"    {var} = {model}({arguments}, extra=__no_fields)",
+            "else:",
+            f"    {var} = {model}({arguments}, extra=__extra({var}, {known_keys}, {sent}))",
         )
-    elif len(enums) == 1 and set(rest) == {enums[0], str} and issubclass(enums[0], str):
-        table, other = _open_enum(enums[0])
-        known, slow = src.bind(f"__members_{name}", table), src.bind(f"__other_{name}", other)
-        src.add(
-            indent,
-            f"if type({name}) is str:",
-            f"    {name} = {known}[{name}]",
-            f"elif {name} is not None:" if optional else "else:",
-            f"    {name} = {slow}({name})",
-        )
-    elif len(rest) == 1 and attrs.has(rest[0]):
-        structure = src.bind(f"__s_{name}", converter.get_structure_hook(rest[0]))
-        read = f"{name} = {structure}({name}, {src.bind(f'__m_{name}', rest[0])})"
-        if optional:
-            src.add(indent, f"if {name} is not None:", f"    {read}")
+
+    def read(
+        self, name: str, kind: Any, hook: Callable[[Any], Any] | _Reshaping | None, at: int
+    ) -> None:
+        """
+        Lines that turn the wire value in the local `name` into the model's value.
+        """
+        src = self.src
+        if isinstance(hook, _Reshaping):
+            hook = hook.hook
+        if hook is not None:
+            src.add(at, f"{name} = {src.bind(f'__h_{name}', hook)}({name})")
+            return
+        members = _members(kind)
+        optional = type(None) in members
+        rest = tuple(m for m in members if m is not type(None))
+        guard = f"{name} is not None and " if optional else ""
+        enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
+        tagged = [m for m in rest if m in self.specs and self.specs[m].tag is not None]
+        if len(rest) == 1 and rest[0] in (int, str):
+            check = src.bind(f"__strict_{rest[0].__name__}", _strict(rest[0]))
+            src.add(
+                at,
+                f"if {guard}type({name}) is not {rest[0].__name__}:",
+                f"    {name} = {check}({name})",
+            )
+        elif set(rest) == {str, int}:
+            src.add(
+                at,
+                f"if {guard}type({name}) is not str and type({name}) is not int:",
+                f"    {name} = {src.bind('__str_or_int', _str_or_int)}({name})",
+            )
+        elif len(enums) == 1 and set(rest) == {enums[0], str} and issubclass(enums[0], str):
+            table, other = _open_enum(enums[0])
+            known, slow = src.bind(f"__members_{name}", table), src.bind(f"__other_{name}", other)
+            src.add(
+                at,
+                f"if type({name}) is str:",
+                f"    {name} = {known}[{name}]",
+                f"elif {name} is not None:" if optional else "else:",
+                f"    {name} = {slow}({name})",
+            )
+        elif len(rest) == 1 and rest[0] in self.specs:
+            if optional:
+                src.add(at, f"if {name} is not None:")
+            self.model(rest[0], name, at + 1 if optional else at)
+        elif typing.get_origin(kind) is tuple and typing.get_args(kind)[1:] == (Ellipsis,):
+            item = typing.get_args(kind)[0]
+            if item not in self.specs:
+                raise TypeError(f"{kind}: a tuple of models only")
+            src.add(
+                at,
+                f"if type({name}) is not list:",
+                f"    {src.bind('__sequence', _sequence)}({name})",
+                f"{name}_items = []",
+                f"for {name}_e in {name}:",
+            )
+            self.model(item, f"{name}_e", at + 1)
+            src.add(at + 1, f"{name}_items.append({name}_e)")
+            src.add(at, f"{name} = tuple({name}_items)")
         else:
-            src.add(indent, read)
-    elif typing.get_origin(kind) is tuple and len(typing.get_args(kind)) == 2:
-        item, ellipsis = typing.get_args(kind)
-        if ellipsis is not Ellipsis:
-            raise TypeError(f"{kind} is not a tuple[X, ...]")
-        structure = src.bind(f"__s_{name}", converter.get_structure_hook(item))
-        items = f"{src.bind('__repeat', itertools.repeat)}({src.bind(f'__m_{name}', item)})"
-        src.add(
-            indent,
-            f"if type({name}) is not list:",
-            f"    {src.bind('__sequence', _sequence)}({name})",
-            f"{name} = tuple(map({structure}, {name}, {items}))",
-        )
-    else:
-        structure = src.bind(f"__s_{name}", converter.get_structure_hook(kind))
-        src.add(indent, f"{name} = {structure}({name}, {src.bind(f'__t_{name}', kind)})")
+            # Any other type through the converter's hook for it; a union with a tagged
+            # model (`"type": "text"`) reads that model inline when the tag says so.
+            structure = src.bind(f"__s_{name}", self.converter.get_structure_hook(kind))
+            through_hook = f"{name} = {structure}({name}, {src.bind(f'__t_{name}', kind)})"
+            for member in tagged:
+                tag_key, tag_value = self.specs[member].tag or ("", "")
+                src.add(
+                    at, f"if type({name}) is dict and {name}.get({tag_key!r}) == {tag_value!r}:"
+                )
+                self.model(member, name, at + 1)
+                src.add(at, "else:")
+                at += 1
+            src.add(at, through_hook)
 
 
-def structure_fn(cls: type[Any], converter: cattrs.Converter, spec: WireSpec) -> StructureHook:
+def structure_fn(
+    cls: type[Any], converter: cattrs.Converter, specs: Mapping[type[Any], WireSpec]
+) -> StructureHook:
     """
     Generate the structure hook of the model `cls` (see the module's rules).
+
+    Args:
+        cls: The model.
+        converter: The converter, for the hooks of the types no rule names.
+        specs: The models that are wire objects, each with what its annotations do not say.
     """
-    hints = typing.get_type_hints(cls)
-    src = _Source()
-    src.bind("__cl", cls)
-    src.bind("__absent", _ABSENT)
-    src.bind("__note", _note)
-    src.bind("__mapping", Mapping)
-    src.bind("__not_an_object", _not_an_object)
-    fields = wire_fields(cls)
-    keys = {field.name: camel(field.name) for field in fields}
-    known = set(keys.values())
-    src.add(
-        1,
-        "if type(o) is not dict and not isinstance(o, __mapping):",
-        "    __not_an_object(__cl, o)",
-        "sent = None",
-    )
-    required = [field for field in fields if field.default is attrs.NOTHING]
-    src.add(1, f"n = {len(required)}")
-    if spec.tag is not None:
-        known.add(spec.tag[0])
-        src.add(1, f"if {spec.tag[0]!r} in o:", "    n += 1")
-    for field in fields:
-        name, key, hook = field.name, keys[field.name], spec.hooks.get(field.name)
-        reshapes = isinstance(hook, _Reshaping)
-        if field.default is attrs.NOTHING:
-            src.add(1, f"{name} = o[{key!r}]")
-            if reshapes:
-                src.add(1, f"wire_{name} = {name}")
-            _read(src, converter, name, hints[name], hook, 1)
-            if reshapes:
-                src.add(
-                    1,
-                    f"if {name} is not wire_{name}:",
-                    f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
-                )
-            continue
-        default = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            raise TypeError(f"{cls.__name__}.{name}: a wire field's default is a constant")
-        fallback = src.bind(f"__d_{name}", default)
-        src.add(
-            1,
-            f"{name} = o.get({key!r}, __absent)",
-            f"if {name} is __absent:",
-            f"    {name} = {fallback}",
-        )
-        if default is None:  # a null sent for it is noted, and needs no reading
-            src.add(
-                1,
-                f"elif {name} is None:",
-                "    n += 1",
-                f"    sent = __note(sent, {key!r}, None, None)",
-            )
-        src.add(1, "else:", "    n += 1")
-        if reshapes or default is not None:
-            src.add(2, f"wire_{name} = {name}")
-        _read(src, converter, name, hints[name], hook, 2)
-        noted = [f"{name} is not wire_{name}"] if reshapes else []
-        if default is not None:
-            noted.append(f"{name} == {fallback}")
-        if noted:
-            src.add(
-                2,
-                f"if {' or '.join(noted)}:",
-                f"    sent = __note(sent, {key!r}, wire_{name}, {name})",
-            )
-    src.bind("__known", frozenset(known))
-    src.bind("__extra", _extra)
-    src.bind("__no_fields", NO_FIELDS)
-    arguments = ", ".join(f"{field.alias}={field.name}" for field in fields)
-    src.add(
-        1,
-        "extra = __no_fields if sent is None and n == len(o) else __extra(o, __known, sent)",
-        f"return __cl({arguments}, extra=extra)",
-    )
-    return _compile(f"structure_{cls.__name__}", "(o, _=None)", src)  # type: ignore[return-value]
+    generator = _Generator(converter, specs)
+    generator.model(cls, "o", 1)
+    generator.src.add(1, "return o")
+    return _compile(f"structure_{cls.__name__}", "(o, _=None)", generator.src)
 
 
 _ABSENT = object()
@@ -331,7 +359,7 @@ def _compile(name: str, signature: str, src: _Source) -> Callable[..., Any]:
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(src.globals)
-    exec(code, namespace)  # noqa: S102  # source built above from the model's fields only
+    exec(code, namespace)  # source built above from the model's fields only
     function: Callable[..., Any] = namespace[name]
     return function
 
@@ -345,7 +373,7 @@ def unstructure_fn(
     Fields at their defaults are left out, unless the wire had them (rule 3); the tag comes
     first; `extra`'s fields come last, and never replace a known one.
     """
-    overrides = {
+    overrides: dict[str, Any] = {
         field.name: cattrs.gen.override(rename=camel(field.name)) for field in wire_fields(cls)
     }
     natural = cattrs.gen.make_dict_unstructure_fn(
@@ -363,7 +391,7 @@ def unstructure_fn(
         if tag is not None:
             wire = {tag[0]: tag[1], **wire}
         extra = model.extra
-        sent = extra._sent if type(extra) is WireFields else None  # noqa: SLF001
+        sent = extra._sent if type(extra) is WireFields else None
         if sent:
             for key, (value, decoded) in sent.items():
                 if getattr(model, names[key]) == decoded:

@@ -30,6 +30,7 @@ from typing import Any, final
 import attrs
 
 __all__ = [
+    "NO_FIELDS",
     "DeliveryStatus",
     "Message",
     "MessageStatus",
@@ -40,7 +41,6 @@ __all__ = [
     "Sender",
     "TextMessage",
     "Traffic",
-    "NO_FIELDS",
     "UnknownMessage",
     "WireFields",
 ]

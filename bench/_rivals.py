@@ -8,8 +8,9 @@ Rules:
    sender ids as numbers or strings becoming `str`, and a body of any type other than `text`
    kept whole with its `type`. The pydantic models keep unknown fields at every level
    (`extra="allow"`), as the SDK's `extra` does; msgspec structs cannot keep them, so the
-   msgspec rows decode less than the SDK and are there for scale. `tests/test_bench_smoke.py` checks all three decoders agree on
-   the fake server's forward-compatibility contact.
+   msgspec rows decode less than the SDK and are there for scale.
+   `tests/test_bench_smoke.py` checks all three decoders agree on the fake server's
+   forward-compatibility contact.
 2. Each rival is written the fastest way its library offers for that schema: pydantic with a
    callable discriminator and left-to-right unions, msgspec with plain `str` fields mapped to
    the enums in `__post_init__` (msgspec unions may not hold two str-like types).

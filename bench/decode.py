@@ -165,7 +165,7 @@ class DecodeResult:
             notes=(
                 "The pydantic models are as faithful as the SDK's: open enums, `str | int` ids, "
                 "sender ids to `str`, bodies of unknown types kept whole, unknown fields kept at "
-                "every level (`extra=\"allow\"`); the msgspec structs are too, but for the "
+                'every level (`extra="allow"`); the msgspec structs are too, but for the '
                 "unknown fields, which msgspec cannot keep (`bench/_rivals.py`; "
                 "`tests/test_bench_smoke.py` checks all three agree).",
                 "The lossy msgspec row (enums left as strings, text bodies only) shows what "

@@ -3,8 +3,8 @@
 
 `scale.contacts` contacts of `scale.messages` messages each, listed at `scale.concurrency`
 against the fake server in its own process, with no rate limit: the SDK's `list_many` (no
-limiter; for scale also with its default limiter), against the hand-written loop over aiohttp + orjson dicts (the floor), aiohttp +
-pydantic and httpx + pydantic.
+limiter; for scale also with its default limiter), against the hand-written loop over
+aiohttp + orjson dicts (the floor), aiohttp + pydantic and httpx + pydantic.
 
 The overhead per request is a variant's client CPU per request minus what decoding one page
 costs it (timed in the same run on a page of the same dataset): what the HTTP client, the

@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+
 def typed(value: Any) -> Any:
     """
     A JSON value with every scalar paired with its type: `1`, `1.0` and `True` differ.
@@ -28,7 +29,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -109,5 +112,3 @@ paginations = with_extra(
         },
     ),
 )
-
-

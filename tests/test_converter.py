@@ -14,6 +14,7 @@ import attrs
 import orjson
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aelyst_async import (
     APIResponseDecodeError,
