@@ -97,6 +97,10 @@ _WIRE: dict[type[Any], WireSpec] = {
 _Body = TextMessage | UnknownMessage | None
 
 
+def _is_wire_model(type_: Any) -> bool:
+    return isinstance(type_, type) and type_ in _WIRE
+
+
 def _strict_int(value: Any, _: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -113,11 +117,9 @@ def _build_converter() -> cattrs.Converter:
     conv = make_converter(detailed_validation=False, forbid_extra_keys=False)
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(str, _strict_str)  # cattrs' default would turn null into "None"
-    conv.register_structure_hook_factory(
-        lambda cls: cls in _WIRE, lambda cls, c: structure_fn(cls, c, _WIRE)
-    )
+    conv.register_structure_hook_factory(_is_wire_model, lambda cls, c: structure_fn(cls, c, _WIRE))
     conv.register_unstructure_hook_factory(
-        lambda cls: cls in _WIRE, lambda cls, c: unstructure_fn(cls, c, _WIRE[cls])
+        _is_wire_model, lambda cls, c: unstructure_fn(cls, c, _WIRE[cls])
     )
     text = conv.get_structure_hook(TextMessage)
 

@@ -12,9 +12,12 @@ Rules:
 2. What an annotation means, inline in the generated code: `int` and `str` are checked by
    `type(x) is ...`, anything else goes through the strict hook of that type (a subclass is
    accepted, a `bool` is not an `int`); `E | str` for a `str` enum `E` is an open enum (one
-   subscript of a dict of its members); `str | int` takes either; a model is read by its own
-   generated hook; `tuple[M, ...]` from a JSON array; any other type through the converter's
-   hook for it; `| None` lets `null` through.
+   subscript of a dict of its members); `str | int` takes either; a model (`WireSpec`) is read
+   inline, by the same code as its own hook, and `tuple[M, ...]` of them from a JSON array in
+   a loop; a union holding a tagged model (`"type": "text"`) reads that one inline when the
+   tag says so; any other type, or union, through the converter's hook for it; `| None` lets
+   `null` through. A page of messages so costs one call per message: what is left is mostly
+   the models' own frozen `__init__`.
 3. Nothing is lost: the fields of the object that the model does not know go into the model's
    `extra`; where a known field's model value does not tell how it was written (`null` or `[]`
    for an absent value, whatever a reshaping hook changed), the wire value is noted in it

@@ -8,9 +8,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import pickle
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import cattrs
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -32,6 +34,8 @@ from aelyst_async import (
     to_wire,
 )
 from aelyst_async._converter import decode_messages, decode_page, dump_json, parse_json
+from aelyst_async._hooks import WireSpec, structure_fn, unstructure_fn
+from aelyst_async._models import NO_FIELDS
 from aelyst_async._protocol import Response
 
 from .strategies import messages, paginations, typed
@@ -360,3 +364,24 @@ def test_the_written_json_reads_back_as_the_same_value(item: dict[str, Any]) -> 
     """dump_json of to_wire, parsed again, is the item as sent."""
     [message] = decode_messages([item])
     assert typed(item) == typed(parse_json(dump_json(to_wire(message))))
+
+
+def test_a_new_field_needs_only_the_model() -> None:
+    """A model's hooks come from its fields: camelCase names, types from the annotations."""
+
+    @attrs.frozen(kw_only=True)
+    class Note:
+        note_id: int
+        thread_id: str | None = None
+        extra: Mapping[str, Any] = attrs.field(default=NO_FIELDS, hash=False)
+
+    conv = cattrs.Converter()
+    specs = {Note: WireSpec()}
+    conv.register_structure_hook_factory(
+        lambda t: t is Note, lambda t, c: structure_fn(t, c, specs)
+    )
+    conv.register_unstructure_hook(Note, unstructure_fn(Note, conv, specs[Note]))
+    wire = {"noteId": 1, "threadId": "th_42", "pinned": True}
+    note = conv.structure(wire, Note)
+    assert Note(note_id=1, thread_id="th_42", extra={"pinned": True}) == note
+    assert wire == conv.unstructure(note)
