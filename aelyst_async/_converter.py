@@ -138,6 +138,17 @@ def _build_converter() -> cattrs.Converter:
     # A predicate, not the type: the orjson preconf's union factory would win over the type.
     conv.register_structure_hook_func(lambda type_: type_ == _Body, body)
     conv.register_unstructure_hook(UnknownMessage, lambda m: {"type": m.type, **m.raw})
+
+    def page(model: Page) -> dict[str, Any]:
+        wire = {
+            "items": [conv.unstructure(message, Message) for message in model.items],
+            "pagination": conv.unstructure(model.pagination, Pagination),
+        }
+        for key, value in model.extra.items():
+            wire.setdefault(key, value)
+        return wire
+
+    conv.register_unstructure_hook(Page, page)
     return conv
 
 
@@ -217,11 +228,14 @@ def to_wire(model: Any) -> Any:
     of the same name). The result shares nothing with the model: change it freely.
 
     Args:
-        model: A `Message`, `TextMessage`, `UnknownMessage`, `MessageStatus`, `Sender` or
-            `Pagination`.
+        model: A `Message`, `TextMessage`, `UnknownMessage`, `MessageStatus`, `Sender`,
+            `Pagination`, or a whole `Page` (its `items`, `pagination` and `extra`).
 
     Returns:
         Plain `dict`, `list`, `str`, `int`, `float`, `bool` and `None` values.
+
+    Raises:
+        TypeError: When `model` is not one of those.
 
     Example:
         ```python
@@ -233,6 +247,8 @@ def to_wire(model: Any) -> Any:
             print(json.dumps(to_wire(message)))
         ```
     """
+    if type(model) not in _WIRE and type(model) not in (UnknownMessage, Page):
+        raise TypeError(f"to_wire takes a model of the API's data, not {type(model).__name__}")
     return _detached(converter.unstructure(model))
 
 

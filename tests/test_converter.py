@@ -312,6 +312,19 @@ def test_a_built_model_writes_the_wire_form_and_a_known_field_wins_over_extra() 
     assert typed({"value": "read", "timestamp": 5, "x": 1}) == typed(to_wire(status))
 
 
+def test_a_page_writes_back_as_the_body_it_was_decoded_from() -> None:
+    """to_wire of a Page is its items, its pagination and its other top-level fields."""
+    body = {"items": [FORWARD], "pagination": {"next": ""}, "meta": {"v": 2}}
+    assert typed(body) == typed(to_wire(_decode(body)))
+
+
+@pytest.mark.parametrize("value", [RateLimit(), {"messageId": 1}, None])
+def test_to_wire_refuses_what_is_not_a_model_of_the_api_data(value: object) -> None:
+    """Anything else is a TypeError naming its type."""
+    with pytest.raises(TypeError, match=type(value).__name__):
+        to_wire(value)
+
+
 def test_to_wire_shares_nothing_with_the_model() -> None:
     """Changing what to_wire returned leaves the model as it was."""
     [message] = decode_messages([FORWARD])
@@ -357,6 +370,7 @@ def test_a_page_round_trips_wire_to_models_to_wire_unchanged(
     page = _decode({"items": items, "pagination": pagination})
     assert typed(items) == typed([to_wire(message) for message in page.items])
     assert typed(pagination) == typed(to_wire(page.pagination))
+    assert typed({"items": items, "pagination": pagination}) == typed(to_wire(page))
 
 
 @given(messages)
