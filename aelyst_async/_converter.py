@@ -137,7 +137,13 @@ def _build_converter() -> cattrs.Converter:
 
     # A predicate, not the type: the orjson preconf's union factory would win over the type.
     conv.register_structure_hook_func(lambda type_: type_ == _Body, body)
-    conv.register_unstructure_hook(UnknownMessage, lambda m: {"type": m.type, **m.raw})
+
+    def unknown(model: UnknownMessage) -> dict[str, Any]:
+        wire = {"type": model.type, **model.raw}
+        wire["type"] = model.type  # the attribute wins over a `type` in `raw`
+        return wire
+
+    conv.register_unstructure_hook(UnknownMessage, unknown)
 
     def page(model: Page) -> dict[str, Any]:
         wire = {

@@ -145,7 +145,8 @@ class TextMessage:
     Attributes:
         text: The text.
         message_tag: The tag of a message sent outside the 24-hour window, if any.
-        extra: The body's fields this SDK version does not model, by their wire names.
+        extra: The body's fields this SDK version does not model, by their wire names
+            (read-only; compared by `==` and shown by `repr`, left out of `hash`).
     """
 
     text: str
@@ -190,7 +191,8 @@ class MessageStatus:
         value: `pending`, `sent`, `delivered`, `read`, `failed`, or a newer value as a `str`.
         timestamp: When, in Unix seconds.
         message: The reason of a failure, when there was one.
-        extra: The status's fields this SDK version does not model, by their wire names.
+        extra: The status's fields this SDK version does not model, by their wire names
+            (read-only; compared by `==` and shown by `repr`, left out of `hash`).
     """
 
     value: DeliveryStatus | str
@@ -215,7 +217,8 @@ class Sender:
         source: `user`, `workflow`, `broadcast`, `ai_agent`, `api`, ... (an open set).
         user_id: The sending user's id, as a string.
         team_id: The sending team's id, as a string.
-        extra: The sender's fields this SDK version does not model, by their wire names.
+        extra: The sender's fields this SDK version does not model, by their wire names
+            (read-only; compared by `==` and shown by `repr`, left out of `hash`).
     """
 
     source: str | None = None
@@ -238,7 +241,8 @@ class Message:
         message: The body: a `TextMessage`, or an `UnknownMessage` for other types.
         status: The delivery statuses, oldest first as the API lists them.
         sender: Who sent it; `None` for incoming messages.
-        extra: The message's fields this SDK version does not model, by their wire names.
+        extra: The message's fields this SDK version does not model, by their wire names
+            (read-only; compared by `==` and shown by `repr`, left out of `hash`).
     """
 
     message_id: int
@@ -268,7 +272,8 @@ class Pagination:
     Attributes:
         next: The link to the next page.
         previous: The link to the previous page.
-        extra: The pagination's fields this SDK version does not model, by their wire names.
+        extra: The pagination's fields this SDK version does not model, by their wire names
+            (read-only; compared by `==` and shown by `repr`, left out of `hash`).
     """
 
     next: str | None = None
