@@ -188,11 +188,11 @@ class _Generator:
         self.src.bind("__mapping", Mapping)
         self.src.bind("__not_an_object", _not_an_object)
         self.src.bind("__extra", _extra)
-        self.src.bind("__no_fields", NO_FIELDS)
 
-    def model(self, cls: type[Any], var: str, indent: int) -> None:
+    def model(self, cls: type[Any], var: str, indent: int, *, tagged: bool = False) -> None:
         """
-        Lines that replace the wire object in the local `var` by the model `cls` it holds.
+        Lines that replace the wire object in the local `var` by the model `cls` it holds;
+        `tagged` when the lines before have checked that it is a `dict` that carries its tag.
         """
         src, spec, at = self.src, self.specs[cls], indent
         hints = typing.get_type_hints(cls)
@@ -203,16 +203,17 @@ class _Generator:
         local = {field.name: f"{var}_{field.name}" for field in fields}
         sent, n = f"{var}_sent", f"{var}_n"
         required = [field for field in fields if field.default is attrs.NOTHING]
-        src.add(
-            at,
-            f"if type({var}) is not dict and not isinstance({var}, __mapping):",
-            f"    __not_an_object({model}, {var})",
-            f"{sent} = None",
-            f"{n} = {len(required)}",
-        )
+        if not tagged:
+            src.add(
+                at,
+                f"if type({var}) is not dict and not isinstance({var}, __mapping):",
+                f"    __not_an_object({model}, {var})",
+            )
+        src.add(at, f"{sent} = None", f"{n} = {len(required) + tagged}")
         if spec.tag is not None:
             known.add(spec.tag[0])
-            src.add(at, f"if {spec.tag[0]!r} in {var}:", f"    {n} += 1")
+            if not tagged:
+                src.add(at, f"if {spec.tag[0]!r} in {var}:", f"    {n} += 1")
         for field in fields:
             name, key, hook = local[field.name], keys[field.name], spec.hooks.get(field.name)
             reshapes = isinstance(hook, _Reshaping)
@@ -245,7 +246,7 @@ class _Generator:
             src.add(at, "else:", f"    {n} += 1")
             if reshapes or default is not None:
                 src.add(at + 1, f"wire_{name} = {name}")
-            self.read(name, hints[field.name], hook, at + 1)
+            self.read(name, hints[field.name], hook, at + 1, not_none=default is None)
             noted = [f"{name} is not wire_{name}"] if reshapes else []
             if default is not None:
                 noted.append(f"{name} == {fallback}")
@@ -256,16 +257,23 @@ class _Generator:
         src.add(
             at,
             f"if {sent} is None and {n} == len({var}):",
-            f"    {var} = {model}({arguments}, extra=__no_fields)",
+            f"    {var} = {model}({arguments})",  # `extra` at its default, `NO_FIELDS`
             "else:",
             f"    {var} = {model}({arguments}, extra=__extra({var}, {known_keys}, {sent}))",
         )
 
     def read(
-        self, name: str, kind: Any, hook: Callable[[Any], Any] | _Reshaping | None, at: int
+        self,
+        name: str,
+        kind: Any,
+        hook: Callable[[Any], Any] | _Reshaping | None,
+        at: int,
+        *,
+        not_none: bool = False,
     ) -> None:
         """
-        Lines that turn the wire value in the local `name` into the model's value.
+        Lines that turn the wire value in the local `name` into the model's value;
+        `not_none` when the lines before have handled a `null`.
         """
         src = self.src
         if isinstance(hook, _Reshaping):
@@ -274,7 +282,7 @@ class _Generator:
             src.add(at, f"{name} = {src.bind(f'__h_{name}', hook)}({name})")
             return
         members = _members(kind)
-        optional = type(None) in members
+        optional = type(None) in members and not not_none
         rest = tuple(m for m in members if m is not type(None))
         guard = f"{name} is not None and " if optional else ""
         enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
@@ -330,7 +338,7 @@ class _Generator:
                 src.add(
                     at, f"if type({name}) is dict and {name}.get({tag_key!r}) == {tag_value!r}:"
                 )
-                self.model(member, name, at + 1)
+                self.model(member, name, at + 1, tagged=True)
                 src.add(at, "else:")
                 at += 1
             src.add(at, through_hook)
