@@ -68,19 +68,16 @@ def _id_text(value: Any) -> Any:
     raise TypeError(f"expected a string or an integer id, got {type(value).__name__}")
 
 
-def _link(key: str) -> Callable[[Any], Any]:
+def _link(value: Any) -> Any:
     """
-    A pagination link: a string, or `None` for an empty, null or missing one.
+    A pagination link: a string, or `None` for an empty, null or missing one; any other JSON
+    value is kept as its JSON text, for the paginator to report (and noted, for the way back).
     """
-
-    def read(value: Any) -> Any:
-        if value is None or (type(value) is str and value):
-            return value
-        if value == "":
-            return None
-        raise TypeError(f"pagination.{key} is a {type(value).__name__}, not a string")
-
-    return read
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    return dump_json(value).decode()
 
 
 _WIRE: dict[type[Any], WireSpec] = {
@@ -88,9 +85,7 @@ _WIRE: dict[type[Any], WireSpec] = {
     MessageStatus: WireSpec(),
     Sender: WireSpec(hooks={"user_id": reshaping(_id_text), "team_id": reshaping(_id_text)}),
     Message: WireSpec(),
-    Pagination: WireSpec(
-        hooks={"next": reshaping(_link("next")), "previous": reshaping(_link("previous"))}
-    ),
+    Pagination: WireSpec(hooks={"next": reshaping(_link), "previous": reshaping(_link)}),
 }
 """What the models' annotations do not say about the wire (rule 1)."""
 
@@ -279,7 +274,6 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
 
     Raises:
         APIResponseDecodeError: When the body is not JSON or not the documented shape.
-        PaginationError: When a non-empty `next` link carries no cursor.
     """
 
     def fail(reason: str) -> APIResponseDecodeError:
@@ -303,7 +297,7 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
         extra = WireFields({key: value for key, value in data.items() if key not in _PAGE_KEYS})
     return Page(
         items=items,
-        next_cursor=cursor_from_link(pagination.next, required=True),
+        next_cursor=cursor_from_link(pagination.next),
         previous_cursor=cursor_from_link(pagination.previous),
         pagination=pagination,
         rate_limit=rate_limit,

@@ -107,8 +107,8 @@ paginations = with_extra(
     st.fixed_dictionaries(
         {},
         optional={
-            "next": st.sampled_from([None, "", "/x?cursorId=5"]),
-            "previous": st.sampled_from([None, "", "/x?cursorId=-5"]),
+            "next": st.sampled_from([None, "", "/x?cursorId=5"]) | st.integers(),
+            "previous": st.sampled_from([None, "", "/x?cursorId=-5"]) | json_values,
         },
     ),
 )
