@@ -32,7 +32,7 @@ import orjson
 from cattrs.preconf.orjson import make_converter
 
 from ._exceptions import APIResponseDecodeError
-from ._hooks import WireSpec, reshaping, structure_fn, unstructure_fn
+from ._hooks import WireSpec, reshaping, strict, structure_fn, unstructure_fn
 from ._models import (
     NO_FIELDS,
     Message,
@@ -96,22 +96,11 @@ def _is_wire_model(type_: Any) -> bool:
     return isinstance(type_, type) and type_ in _WIRE
 
 
-def _strict_int(value: Any, _: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise TypeError(f"expected an integer, got {type(value).__name__}")
-
-
-def _strict_str(value: Any, _: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"expected a string, got {type(value).__name__}")
-
-
 def _build_converter() -> cattrs.Converter:
     conv = make_converter(detailed_validation=False, forbid_extra_keys=False)
-    conv.register_structure_hook(int, _strict_int)
-    conv.register_structure_hook(str, _strict_str)  # cattrs' default would turn null into "None"
+    for kind in (int, str):  # cattrs' default would turn null into "None", 1.5 into 1
+        check = strict(kind)
+        conv.register_structure_hook(kind, lambda value, _, check=check: check(value))
     conv.register_structure_hook_factory(_is_wire_model, lambda cls, c: structure_fn(cls, c, _WIRE))
     conv.register_unstructure_hook_factory(
         _is_wire_model, lambda cls, c: unstructure_fn(cls, c, _WIRE[cls])

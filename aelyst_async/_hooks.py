@@ -40,7 +40,7 @@ import cattrs
 
 from ._models import NO_FIELDS, WireFields
 
-__all__ = ["WireSpec", "camel", "reshaping", "structure_fn", "unstructure_fn"]
+__all__ = ["WireSpec", "camel", "reshaping", "strict", "structure_fn", "unstructure_fn"]
 
 StructureHook = Callable[[Any, Any], Any]
 
@@ -91,7 +91,11 @@ def wire_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(field for field in attrs.fields(cls) if field.name != "extra")
 
 
-def _strict(kind: type[Any]) -> Callable[[Any], Any]:
+def strict(kind: type[Any]) -> Callable[[Any], Any]:
+    """
+    A check that a value is a `kind` (a subclass too, a `bool` never), returned as it is.
+    """
+
     def check(value: Any) -> Any:
         if isinstance(value, kind) and not isinstance(value, bool):
             return value
@@ -288,7 +292,7 @@ class _Generator:
         enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
         tagged = [m for m in rest if m in self.specs and self.specs[m].tag is not None]
         if len(rest) == 1 and rest[0] in (int, str):
-            check = src.bind(f"__strict_{rest[0].__name__}", _strict(rest[0]))
+            check = src.bind(f"__strict_{rest[0].__name__}", strict(rest[0]))
             src.add(
                 at,
                 f"if {guard}type({name}) is not {rest[0].__name__}:",
