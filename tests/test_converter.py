@@ -398,3 +398,22 @@ def test_a_new_field_needs_only_the_model() -> None:
     note = conv.structure(wire, Note)
     assert Note(note_id=1, thread_id="th_42", extra={"pinned": True}) == note
     assert wire == conv.unstructure(note)
+
+
+def test_long_digit_runs_in_text_decode_as_any_other_body() -> None:
+    """Digits in a string that look like a big integer change nothing but the parser used."""
+    item = _message(message={"type": "text", "text": "order 123456789012345678901234"})
+    [message] = _decode({"items": [item], "pagination": {}}).items
+    assert ("order 123456789012345678901234", typed(item)) == (
+        message.text,
+        typed(to_wire(message)),
+    )
+
+
+def test_a_body_too_deep_to_read_its_integers_exactly_is_an_error() -> None:
+    """A big integer in a body nested deeper than the exact parser goes is refused, not rounded."""
+    deep = b"[" * 1020 + b"12345678901234567890123" + b"]" * 1020  # orjson reads 1,023 deep
+    body = b'{"items": [], "pagination": {}, "x": ' + deep + b"}"
+    orjson.loads(body)
+    with pytest.raises(APIResponseDecodeError, match="not JSON"):
+        _decode(body)
