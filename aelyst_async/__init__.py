@@ -7,7 +7,7 @@ Example:
 
     async with AelystClient() as client:  # token from $AELYST_TOKEN
         async for message in client.messages.list("email:abdc@gmail.com", limit=50):
-            print(message.message_id, message.traffic, message.message)
+            print(message.message_id, message.traffic, message.text)
     ```
 """
 
@@ -55,6 +55,7 @@ from ._models import (
 from ._pagination import MessagePager
 
 if typing.TYPE_CHECKING:
+    from ._converter import to_wire
     from ._export import (
         ExportOptions,
         ExportProgress,
@@ -71,9 +72,9 @@ __version__: str
 
 def __getattr__(name: str) -> typing.Any:
     """
-    `__version__` and the export's names (those of `__all__` not imported above), imported
-    when first asked for: reading the version costs more than importing the rest of the
-    package, and most programs never export.
+    `__version__`, `to_wire` and the export's names (the others of `__all__` not imported
+    above), imported when first asked for: reading the version, or building the converter,
+    costs more than importing the rest of the package, and most programs never export.
     """
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
@@ -82,6 +83,10 @@ def __getattr__(name: str) -> typing.Any:
             value: typing.Any = version("aelyst-async")
         except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
             value = "0+unknown"
+    elif name == "to_wire":
+        from ._converter import to_wire
+
+        value = to_wire
     elif name in __all__:
         from . import _export
 
@@ -151,4 +156,5 @@ __all__ = [
     "UnknownMessage",
     "__version__",
     "run_export",
+    "to_wire",
 ]

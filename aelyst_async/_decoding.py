@@ -1,20 +1,20 @@
 """
-The converter's entry points, with the converter module imported on their first call.
+Page decoding, with the converter module imported on the first call.
 
-Rule: importing the SDK imports neither cattrs nor msgspec, and builds no converter: together
-they cost more than the rest of the import, and a program pays for them only once it decodes
-its first page (or writes its first message), once.
+Rule: importing the SDK imports no cattrs and builds no converter: together they cost more
+than the rest of the import, and a program pays for them once, when it decodes its first page
+(the export and `to_wire` import the converter when first used too).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._models import Page, RateLimit
     from ._protocol import Response
 
-__all__ = ["decode_page", "unstructure"]
+__all__ = ["decode_page"]
 
 
 def decode_page(response: Response, rate_limit: RateLimit) -> Page:
@@ -27,12 +27,3 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
     from ._converter import decode_page as decode
 
     return decode(response, rate_limit)
-
-
-def unstructure(value: Any) -> Any:
-    """
-    A model back in the wire's form (camelCase keys), through the SDK's converter.
-    """
-    from ._converter import converter
-
-    return converter.unstructure(value)

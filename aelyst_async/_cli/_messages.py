@@ -9,10 +9,9 @@ import sys
 from typing import Literal
 
 import click
-import orjson
 
 from .._client import AelystClient
-from .._converter import converter
+from .._converter import converter, dump_json
 from .._models import Message, TextMessage, UnknownMessage
 from .._protocol import MAX_LIMIT
 from ._errors import run
@@ -81,7 +80,7 @@ async def list_messages(
             if output_format == "jsonl":
                 sys.stdout.write(
                     "".join(
-                        orjson.dumps(converter.unstructure(message)).decode() + "\n"
+                        dump_json(converter.unstructure(message)).decode() + "\n"
                         for message in page.items
                     )
                 )

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
-import orjson
 
 from .._bulk import FailureResult, PageResult
 from .._clock import Clock, SystemClock
-from .._decoding import unstructure
 from .._exceptions import AelystError, AuthenticationError, ExportError
 from ._checkpoint import Checkpoint, Entry
 from ._input import ContactsInput
@@ -190,10 +188,14 @@ class ExportJob:
         if isinstance(result, PageResult):
             items = result.page.items
             if items:
+                # Imported with the first page written, not with the SDK (see `_decoding`).
+                from .._converter import converter, dump_json
+
                 contact = result.identifier
                 output.write(
                     b"".join(
-                        orjson.dumps({"contact": contact, "message": unstructure(message)}) + b"\n"
+                        dump_json({"contact": contact, "message": converter.unstructure(message)})
+                        + b"\n"
                         for message in items
                     )
                 )
