@@ -370,7 +370,7 @@ async def test_a_2xx_without_headers_makes_the_key_unmetered(
 async def test_an_unmetered_key_still_pauses_on_429(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """A 429 pauses an unmetered key, which then probes again (no herd after the pause)."""
+    """A 429 pauses an unmetered key, which then paces at half the rate the server admitted."""
     await limiter.acquire(KEY, timeout=0)
     answer(limiter, limit=None, remaining=None)
     answer(limiter, 429, limit=None, remaining=None, retry_after=2.0)
@@ -378,7 +378,13 @@ async def test_an_unmetered_key_still_pauses_on_429(
     for _ in range(3):
         await tasks.start(holding(limiter, tasks.clock, times))
     await tasks.clock.advance(5.0)
-    assert ([2.0], "probing") == (times, limiter.snapshot(KEY).mode)
+    # One answer admitted over (at least) one window: 1/s, halved; no herd after the pause,
+    # and the first request, unanswered, holds the one place until it ages out at 2.5.
+    assert ([2.0, 4.5], "adaptive", 0.5) == (
+        times,
+        limiter.snapshot(KEY).mode,
+        limiter.snapshot(KEY).rate,
+    )
 
 
 async def test_headers_later_make_an_unmetered_key_metered(limiter: TokenBucketLimiter) -> None:
@@ -514,7 +520,7 @@ async def test_unanswered_requests_stop_counting_after_half_a_window(
 async def test_a_429_freezes_every_waiter_until_retry_after(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """All tasks waiting on the key stay paused until Retry-After, then go at the rate."""
+    """All tasks waiting on the key stay paused until Retry-After, then go at half the rate."""
     clock = tasks.clock
     await learned(limiter)
     await drain(limiter, 9)
@@ -524,7 +530,8 @@ async def test_a_429_freezes_every_waiter_until_retry_after(
     await clock.advance(2.999)
     assert [False] * 4 == [w.done() for w in waiters]
     await clock.advance(1.0)
-    assert pytest.approx([3.0, 3.1, 3.2, 3.3]) == [outcome(w) for w in waiters]
+    # No Reset was sent, so the refusal also cut the rate from 10/s to 5/s (rule 10).
+    assert pytest.approx([3.0, 3.2, 3.4, 3.6]) == [outcome(w) for w in waiters]
 
 
 async def test_a_429_pauses_a_waiter_that_was_about_to_go(
