@@ -73,10 +73,13 @@ def answer(
     limit: int | None = 10,
     remaining: int | None = None,
     retry_after: float | None = None,
+    reset: float | None = None,
     key: Hashable = KEY,
 ) -> None:
     limiter.observe(
-        key, status, RateLimit(limit=limit, remaining=remaining, retry_after=retry_after)
+        key,
+        status,
+        RateLimit(limit=limit, remaining=remaining, retry_after=retry_after, reset=reset),
     )
 
 
@@ -840,3 +843,69 @@ async def test_a_burst_still_on_its_way_is_not_followed_by_more_than_the_server_
         await tasks.start(network.exchange(0.01, 0.01))  # and more, fast
     await tasks.clock.advance(2.0)
     assert (15, 0) == (network.server.accepted, network.server.refused)
+
+
+# -- any quota window (rules 9 and 10) --------------------------------------------------------
+
+
+async def test_reset_sets_the_window_the_bucket_refills_over(limiter: TokenBucketLimiter) -> None:
+    """Limit 60 with Reset 60: a per-minute quota, refilled at one request a second."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_the_longest_reset_seen_is_the_window(limiter: TokenBucketLimiter) -> None:
+    """A Reset read mid-window is shorter than the window: it never narrows a longer one."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=50, reset=20.0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, limit=60, remaining=30, reset=5.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_a_refusal_with_a_known_window_pauses_without_cutting_the_rate(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """With the window known from Reset, a 429 freezes the key and leaves the rate alone."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, 429, limit=60, remaining=0, retry_after=2.0, reset=60.0)
+    assert (1.0, 2.0) == (limiter.snapshot(KEY).rate, limiter.snapshot(KEY).frozen_until)
+
+
+async def test_a_refusal_without_a_window_halves_the_rate(limiter: TokenBucketLimiter) -> None:
+    """No Reset: a 429 despite pacing cuts the rate to half of what the server admitted."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 3)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    # Four answers over (at least) the one-second window: 4/s admitted, halved.
+    assert 2.0 == limiter.snapshot(KEY).rate
+
+
+async def test_a_refusal_echoed_during_the_pause_cuts_the_rate_once(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """429s that arrive while the key is paused were sent before the first: one cut only."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 7)
+    for _ in range(3):
+        answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 4.0 == limiter.snapshot(KEY).rate
+
+
+async def test_clean_answers_add_the_rate_back_in_steps(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """After a cut, each clean answer adds 1/32 of the cut rate, up to Limit / window."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 9)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    await tasks.clock.advance(1.0)
+    rates = []
+    for count in (16, 16, 16):
+        run = await tasks.start(paced(limiter, tasks.clock, count))
+        await tasks.clock.advance(10.0)
+        outcome(run)
+        rates.append(limiter.snapshot(KEY).rate)
+    assert pytest.approx([7.5, 10.0, 10.0]) == rates
