@@ -58,6 +58,7 @@ from ._models import (
     UnknownMessage,
 )
 from ._pagination import MessagePager
+from ._sharding import Shard, shard_of
 
 try:
     __version__ = version("aelyst-async")
@@ -106,6 +107,7 @@ __all__ = [
     "RateLimiter",
     "RetryPolicy",
     "Sender",
+    "Shard",
     "SystemClock",
     "TextMessage",
     "Timeout",
@@ -114,4 +116,5 @@ __all__ = [
     "UnknownMessage",
     "__version__",
     "run_export",
+    "shard_of",
 ]
