@@ -1,0 +1,289 @@
+"""
+The Redis-backed limiter against a real redis-server: one quota shared by several limiters
+(each standing for a process), the same rules as the in-process one, and Redis failing.
+
+Deterministic: the limiters take one `FakeClock`, whose time also stands in for the Redis
+server's (`clock=`), shared with the fake API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Hashable, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from aelyst_async import AelystClient, RateLimit, Shard
+from aelyst_async.redis import RedisRateLimiter
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, RateLimitConfig
+
+from .helpers import drain, ground_truth
+from .redis_server import RedisServer, free_port
+
+TOKEN = "sk-redis-limiter-5f0b"
+KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-a")
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def namespace(redis_server: RedisServer, request: pytest.FixtureRequest) -> str:
+    """A namespace of the test's own, so tests never share a bucket."""
+    return f"test:{request.node.name}"
+
+
+def limiter(
+    server: RedisServer, namespace: str, clock: FakeClock, **options: object
+) -> RedisRateLimiter:
+    return RedisRateLimiter(server.url, namespace=namespace, clock=clock, **options)  # type: ignore[arg-type]
+
+
+async def settle(*limiters: RedisRateLimiter) -> None:
+    """Let the scripts observe() started in the background finish."""
+    for each in limiters:
+        while each._background:
+            await asyncio.wait(set(each._background))
+
+
+async def test_four_limiters_on_one_token_share_the_quota_without_a_429(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Four clients, each with its own limiter, one token: exactly the data, no 429 after learning."""
+    clock = FakeClock(auto_advance=True)
+    dataset = Dataset(seed=3, contacts=40, messages=(5, 25))
+    limiters = [limiter(redis_server, namespace, clock) for _ in range(4)]
+    async with FakeAelystServer(
+        token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=10), clock=clock
+    ) as server:
+
+        async def worker(index: int) -> tuple[dict[str, list[dict[str, object]]], list[object]]:
+            shard = list(Shard(index, 4).select(dataset.identifiers()))
+            async with AelystClient(
+                TOKEN, base_url=server.url, clock=clock, rate_limiter=limiters[index]
+            ) as client:
+                got, failures = await drain(client.messages.list_many(shard, limit=10))
+            return got, list(failures)
+
+        results = await asyncio.gather(*(worker(i) for i in range(4)))
+    for each in limiters:
+        await each.aclose()
+    got = {i: m for part, _ in results for i, m in part.items()}
+    assert ground_truth(dataset, dataset.identifiers()) == got
+    assert ([], 0) == ([f for _, fs in results for f in fs], server.stats.rate_limited)
+    shared = sum(each.stats.grants for each in limiters)
+    assert (server.stats.requests, 0) == (shared, sum(e.stats.fallback_grants for e in limiters))
+
+
+async def test_a_429_seen_by_one_process_pauses_the_others(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Retry-After observed by one limiter holds back another limiter's next request."""
+    clock = FakeClock(auto_advance=True)
+    first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
+    await first.acquire(KEY)
+    first.observe(KEY, 200, RateLimit(limit=10, remaining=9))
+    await settle(first)
+    await first.acquire(KEY)
+    first.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=3.0))
+    await settle(first)
+    await second.acquire(KEY)
+    assert 3.0 == pytest.approx(clock.monotonic())
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_a_waiter_that_cannot_be_served_in_time_fails_at_once(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """A timeout shorter than the pause raises TimeoutError without waiting."""
+    clock = FakeClock(auto_advance=True)
+    async with limiter(redis_server, namespace, clock) as one:
+        await one.acquire(KEY)
+        one.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=30.0))
+        await settle(one)
+        with pytest.raises(TimeoutError):
+            await one.acquire(KEY, timeout=5.0)
+        assert 0.0 == clock.monotonic()
+
+
+async def test_steady_state_costs_two_round_trips_per_request(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Once learned, each request is one reservation and one observation: two round trips."""
+    clock = FakeClock(auto_advance=True)
+    async with limiter(redis_server, namespace, clock) as one:
+        await one.acquire(KEY)
+        one.observe(KEY, 200, RateLimit(limit=10, remaining=9))
+        await settle(one)
+        before = one.stats.round_trips
+        for _ in range(50):
+            await one.acquire(KEY)
+            one.observe(KEY, 200, RateLimit(limit=10, remaining=0))
+        await settle(one)
+        assert 100 == one.stats.round_trips - before
+
+
+async def test_pacing_through_redis_follows_the_learned_rate(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Limit 10 per second: after the 9 remaining, one request every 0.1 s."""
+    clock = FakeClock(auto_advance=True)
+    async with limiter(redis_server, namespace, clock) as one:
+        await one.acquire(KEY)
+        one.observe(KEY, 200, RateLimit(limit=10, remaining=9))
+        await settle(one)
+        times = []
+        for _ in range(12):
+            await one.acquire(KEY)
+            times.append(round(clock.monotonic(), 6))
+            one.observe(KEY, 200, RateLimit(limit=10))
+            await settle(one)
+        assert [0.0] * 9 + [0.1, 0.2, 0.3] == times
+
+
+async def test_reset_sets_the_shared_window(redis_server: RedisServer, namespace: str) -> None:
+    """X-RateLimit-Reset teaches the window in Redis: 60 per 60 s is one a second, for all."""
+    clock = FakeClock(auto_advance=True)
+    first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
+    await first.acquire(KEY)
+    first.observe(KEY, 200, RateLimit(limit=60, remaining=0, reset=60.0))
+    await settle(first)
+    times = []
+    for each in (second, first, second):
+        await each.acquire(KEY)
+        times.append(round(clock.monotonic(), 6))
+    assert [1.0, 2.0, 3.0] == times
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_a_cancelled_waiter_gives_its_reservation_back(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """A waiter cancelled while its token is not due yet consumes nothing."""
+    clock = FakeClock()
+    async with limiter(redis_server, namespace, clock) as one:
+        first = asyncio.create_task(one.acquire(KEY))
+        await clock.advance(0)
+        await first
+        one.observe(KEY, 200, RateLimit(limit=10, remaining=0))
+        await settle(one)
+        waiting = asyncio.create_task(one.acquire(KEY))
+        await asyncio.sleep(0.05)  # its reservation reaches Redis (real I/O, not time)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await settle(one)
+        after = asyncio.create_task(one.acquire(KEY))
+        await asyncio.sleep(0.05)
+        await clock.advance(0.1)
+        await asyncio.sleep(0.05)
+        assert after.done()
+
+
+async def test_requests_of_a_killed_process_stop_counting_after_half_a_window(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """A process that dies mid-request holds its place in flight for window / 2 at most."""
+    clock = FakeClock(auto_advance=True)
+    dead, alive = (limiter(redis_server, namespace, clock) for _ in range(2))
+    await alive.acquire(KEY)
+    alive.observe(KEY, 200, RateLimit(limit=2, remaining=2))
+    await settle(alive)
+    await dead.acquire(KEY)
+    await dead.acquire(KEY)  # both never answered: the process is gone
+    await alive.acquire(KEY)
+    assert 1.0 >= clock.monotonic() >= 0.5
+    await alive.aclose()
+    await dead.aclose()
+
+
+async def test_keys_are_namespaced_and_expire(redis_server: RedisServer, namespace: str) -> None:
+    """The bucket lives under the namespace and expires after the ttl."""
+    clock = FakeClock(auto_advance=True)
+    async with limiter(redis_server, namespace, clock, ttl=30.0) as one:
+        await one.acquire(KEY)
+    client = aioredis.Redis.from_url(redis_server.url)
+    keys = sorted(k.decode() for k in await client.keys(f"{namespace}:*"))
+    ttls = [await client.ttl(k) for k in keys]
+    await client.aclose()
+    assert 2 == len(keys)
+    assert all(0 < ttl <= 30 for ttl in ttls)
+
+
+async def test_the_quota_key_defaults_to_route_and_token_and_can_be_set(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Two tokens have two buckets; key="org" puts every request on one."""
+    clock = FakeClock(auto_advance=True)
+    other: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-b")
+    own = limiter(redis_server, namespace, clock)
+    shared = limiter(redis_server, namespace + ":org", clock, key="org-42")
+    assert own._keys(KEY) != own._keys(other)
+    assert shared._keys(KEY) == shared._keys(other)
+    await own.aclose()
+    await shared.aclose()
+
+
+async def test_unreachable_redis_falls_back_to_in_process_pacing_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No Redis at all: requests still go, paced in-process, and one WARNING says so."""
+    caplog.set_level(logging.INFO, logger="aelyst_async")
+    clock = FakeClock(auto_advance=True)
+    dataset = Dataset(seed=4, contacts=10, messages=(5, 25))
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        RedisRateLimiter(nowhere, clock=clock, operation_timeout=0.5) as lone,
+        FakeAelystServer(
+            token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=10), clock=clock
+        ) as server,
+        AelystClient(TOKEN, base_url=server.url, clock=clock, rate_limiter=lone) as client,
+    ):
+        got, failures = await drain(client.messages.list_many(dataset.identifiers(), limit=10))
+    assert (ground_truth(dataset, dataset.identifiers()), []) == (got, failures)
+    assert 0 == server.stats.rate_limited
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert (1, 1) == (len(warnings), lone.stats.outages)
+    assert "Redis unreachable" in warnings[0].getMessage()
+
+
+async def test_a_redis_restarted_mid_run_is_shared_again_once_back(
+    redis_server: RedisServer, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis stopped mid-run: the client goes on in-process; once Redis is back, it shares."""
+    caplog.set_level(logging.INFO, logger="aelyst_async")
+    clock = FakeClock(auto_advance=True)
+    async with limiter(
+        redis_server, namespace, clock, retry_interval=1.0, operation_timeout=0.5
+    ) as one:
+        for _ in range(3):
+            await one.acquire(KEY)
+            one.observe(KEY, 200, RateLimit(limit=100, remaining=99))
+        await settle(one)
+        redis_server.stop()
+        for _ in range(3):
+            await one.acquire(KEY)
+            one.observe(KEY, 200, RateLimit(limit=100, remaining=99))
+            await settle(one)
+        down = one.stats.fallback_grants
+        redis_server.start()
+        await clock.sleep(1.0)  # the retry interval
+        grants = one.stats.grants
+        for _ in range(3):
+            await one.acquire(KEY)
+            one.observe(KEY, 200, RateLimit(limit=100, remaining=99))
+        await settle(one)
+    assert down >= 2
+    assert grants + 3 == one.stats.grants
+    messages = [r.getMessage() for r in caplog.records]
+    assert 1 == sum("Redis unreachable" in m for m in messages)
+    assert 1 == sum("shared again" in m for m in messages)
