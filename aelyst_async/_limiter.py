@@ -51,8 +51,8 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
 10. Adaptation, when no `Reset` was ever seen (the window is a guess). A 429 that arrives
     while the key is not frozen (a refusal despite pacing, not an echo of one already
     known) cuts the refill rate to half the lower of the current rate and the rate the
-    server admitted since the previous cut, over one `window` at least (multiplicative
-    decrease). Every later answer
+    server admitted since the previous cut, over one `window` at least (to half the current
+    rate when it admitted nothing since: multiplicative decrease). Every later answer
     without an error adds back `1 / 32` of the rate set by the cut, up to `Limit / window`
     (additive increase: 32 clean answers restore the rate the cut halved). A key that
     sends no rate-limit header at all (unmetered) is paced the same way after its first
@@ -425,7 +425,9 @@ class _Bucket:
         if self.mode == "unmetered":
             self.mode, self.estimated, self.rate = "adaptive", True, math.inf
             self.updated_at, self.tokens = now, 0.0
-        self.set_rate(min(self.rate, admitted) / 2.0)
+        # With nothing admitted since the last cut there is no measure: halve the rate.
+        base = min(self.rate, admitted) if self.answered else self.rate
+        self.set_rate((base if math.isfinite(base) else 1.0 / self.window) / 2.0)
         self.step = self.rate / INCREASE_STEPS
         self.cut_at, self.answered = now, 0
 

@@ -42,7 +42,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 __all__ = ["RedisLimiterStats", "RedisRateLimiter"]
 
 _LOGGER = logging.getLogger("aelyst_async")
+
+T = TypeVar("T")
 
 _TRANSIT_FRACTION = 0.5
 """As in `_limiter`: a request stops counting as in flight `window / 2` after it was due."""
@@ -172,9 +174,7 @@ class RedisRateLimiter:
         self.operation_timeout = check_seconds(
             f"{name}.operation_timeout", operation_timeout, positive=True
         )
-        self.retry_interval = check_seconds(
-            f"{name}.retry_interval", retry_interval, positive=True
-        )
+        self.retry_interval = check_seconds(f"{name}.retry_interval", retry_interval, positive=True)
         self.ttl = check_seconds(
             f"{name}.ttl", max(60.0, 10 * self.window) if ttl is None else ttl, positive=True
         )
@@ -299,13 +299,19 @@ class RedisRateLimiter:
 
     # -- lifetime ---------------------------------------------------------------------------
 
+    async def flush(self) -> None:
+        """
+        Wait for the observations still being sent to Redis in the background.
+        """
+        while self._background:
+            await asyncio.wait(set(self._background), timeout=self.operation_timeout * 2)
+
     async def aclose(self) -> None:
         """
-        Wait for the scripts still running in the background, and close the connection
-        pool if the limiter made it from a URL.
+        Wait for the observations still being sent, and close the connection pool if the
+        limiter made it from a URL.
         """
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=self.operation_timeout * 2)
+        await self.flush()
         if self._owns_redis:
             await self._redis.aclose()
 
@@ -337,7 +343,7 @@ class RedisRateLimiter:
             argv = [now, *(repr(a) if isinstance(a, float) else str(a) for a in args)]
             self.stats.round_trips += 1
             try:
-                reply = await asyncio.wait_for(
+                reply = await _bounded(
                     script(keys=self._keys(key), args=argv), self.operation_timeout
                 )
                 break
@@ -345,7 +351,7 @@ class RedisRateLimiter:
                 # The pooled connections may be to a Redis that restarted: drop them all, and
                 # try once more on a new one before calling Redis unreachable.
                 with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                    await asyncio.wait_for(
+                    await _bounded(
                         self._redis.connection_pool.disconnect(), self.operation_timeout
                     )
                 if attempt == 2:
@@ -357,9 +363,7 @@ class RedisRateLimiter:
         return list(reply) if isinstance(reply, list) else [reply]
 
     def _is_down(self) -> bool:
-        if self._down_until is None or self.clock.monotonic() >= self._down_until:
-            return False
-        return True
+        return self._down_until is not None and self.clock.monotonic() < self._down_until
 
     def _went_down(self, error: BaseException) -> None:
         if self._down_until is None:
@@ -421,6 +425,24 @@ class RedisRateLimiter:
     def _wake(local: _Local) -> None:
         if local.wake is not None and not local.wake.done():
             local.wake.set_result(None)
+
+
+async def _bounded(call: Awaitable[T], timeout: float) -> T:
+    """
+    `await call`, or `asyncio.TimeoutError` after `timeout` seconds. Unlike `wait_for`
+    before Python 3.12, it never swallows a cancellation that races with the result (the
+    caller would go on as if never cancelled).
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except BaseException:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise asyncio.TimeoutError(f"no answer from Redis within {timeout:g}s")
+    return task.result()
 
 
 _POLL = 0.05

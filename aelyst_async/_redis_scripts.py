@@ -155,7 +155,10 @@ elseif status == 429 and fresh and wk == 0 and mode ~= 'p' then
   if mode == 'u' then
     mode, paced, rate, tokens, at = 'a', true, math.huge, 0, now
   end
-  set_rate(math.min(rate, admitted) / 2)
+  local base = rate
+  if ans > 0 then base = math.min(rate, admitted) end
+  if base == math.huge then base = 1 / win end
+  set_rate(base / 2)
   step, cut, ans = rate / steps, now, 0
 end
 

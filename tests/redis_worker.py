@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 
 from aelyst_async import AelystClient, Shard, TokenBucketLimiter
 from aelyst_async.testing import Dataset
@@ -18,8 +19,8 @@ from aelyst_async.testing import Dataset
 from .helpers import drain
 
 
-async def main(argv: list[str]) -> None:
-    base_url, token, contacts, index, count, limiter_url, out = argv
+async def work(argv: list[str]) -> dict[str, object]:
+    base_url, token, contacts, index, count, limiter_url = argv
     shard = Shard(int(index), int(count))
     identifiers = list(shard.select(Dataset(seed=17, contacts=int(contacts)).identifiers()))
     if limiter_url == "in-process":
@@ -47,9 +48,9 @@ async def main(argv: list[str]) -> None:
     }
     if limiter is not None:
         await limiter.aclose()
-    with open(out, "w", encoding="utf-8") as file:
-        json.dump(report, file)
+    return report
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    result = asyncio.run(work(sys.argv[1:-1]))
+    Path(sys.argv[-1]).write_text(json.dumps(result), encoding="utf-8")

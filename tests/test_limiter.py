@@ -909,3 +909,15 @@ async def test_clean_answers_add_the_rate_back_in_steps(
         outcome(run)
         rates.append(limiter.snapshot(KEY).rate)
     assert pytest.approx([7.5, 10.0, 10.0]) == rates
+
+
+async def test_refusals_with_nothing_admitted_between_halve_the_rate_each_time(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """Two cuts with no answer between: the rate halves twice, never collapses to nothing."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 9)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    await tasks.clock.advance(1.0)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 2.5 == limiter.snapshot(KEY).rate

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -49,14 +49,13 @@ def limiter(
 async def settle(*limiters: RedisRateLimiter) -> None:
     """Let the scripts observe() started in the background finish."""
     for each in limiters:
-        while each._background:
-            await asyncio.wait(set(each._background))
+        await each.flush()
 
 
 async def test_four_limiters_on_one_token_share_the_quota_without_a_429(
     redis_server: RedisServer, namespace: str
 ) -> None:
-    """Four clients, each with its own limiter, one token: exactly the data, no 429 after learning."""
+    """Four clients, each with a limiter of its own, one token: exactly the data, no 429."""
     clock = FakeClock(auto_advance=True)
     dataset = Dataset(seed=3, contacts=40, messages=(5, 25))
     limiters = [limiter(redis_server, namespace, clock) for _ in range(4)]
@@ -212,7 +211,7 @@ async def test_keys_are_namespaced_and_expire(redis_server: RedisServer, namespa
     async with limiter(redis_server, namespace, clock, ttl=30.0) as one:
         await one.acquire(KEY)
     client = aioredis.Redis.from_url(redis_server.url)
-    keys = sorted(k.decode() for k in await client.keys(f"{namespace}:*"))
+    keys = sorted(await client.keys(f"{namespace}:*"))
     ttls = [await client.ttl(k) for k in keys]
     await client.aclose()
     assert 2 == len(keys)

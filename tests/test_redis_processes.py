@@ -55,6 +55,17 @@ async def start_worker(
     )
 
 
+async def wait_for_requests(server: FakeAelystServer, count: int) -> None:
+    """
+    Return once the server has received `count` requests (other processes send them: poll).
+    """
+    for _ in range(3000):
+        if server.stats.requests >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the workers sent {server.stats.requests} requests, not {count}")
+
+
 def report(out: Path) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(out.read_text("utf-8"))
     return result
@@ -95,8 +106,7 @@ async def test_a_worker_killed_mid_run_holds_the_others_back_only_briefly(
         workers = [
             await start_worker(server, 160, i, 4, redis_server.url, outs[i]) for i in range(4)
         ]
-        while server.stats.requests < LIMIT:  # a service under way: poll its progress
-            await asyncio.sleep(0.01)
+        await wait_for_requests(server, LIMIT)
         os.kill(workers[0].pid, signal.SIGKILL)
         await workers[0].wait()
         # In flight stops counting window/2 after it was due, and at most one reserved
