@@ -141,9 +141,11 @@ class RedisRateLimiter:
 
     Example:
         ```python
+        import os
+
         from aelyst_async.redis import RedisRateLimiter
 
-        async with RedisRateLimiter(redis_url) as limiter:
+        async with RedisRateLimiter(os.environ["REDIS_URL"]) as limiter:
             async with AelystClient(token, rate_limiter=limiter) as client:
                 ...  # paced together with every other process on this token
         ```
@@ -351,9 +353,7 @@ class RedisRateLimiter:
                 # The pooled connections may be to a Redis that restarted: drop them all, and
                 # try once more on a new one before calling Redis unreachable.
                 with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                    await _bounded(
-                        self._redis.connection_pool.disconnect(), self.operation_timeout
-                    )
+                    await _bounded(self._redis.connection_pool.disconnect(), self.operation_timeout)
                 if attempt == 2:
                     self._went_down(error)
                     return None

@@ -4,8 +4,6 @@ The Redis-backed rate limiter, to share one quota across processes and hosts.
 Needs the `redis` extra: `pip install 'aelyst-async[redis]'`.
 """
 
-from __future__ import annotations
-
 from ._redis_limiter import RedisLimiterStats, RedisRateLimiter
 
 __all__ = ["RedisLimiterStats", "RedisRateLimiter"]

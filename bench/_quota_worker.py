@@ -25,7 +25,7 @@ async def _work(config: dict[str, Any]) -> dict[str, Any]:
         if redis_url is None
         else RedisRateLimiter(redis_url, namespace=config["namespace"])
     )
-    cpu = time.process_time()
+    cpu, started = time.process_time(), time.time()
     tally = await pull_sdk(
         config["url"],
         identifiers(config["contacts"], 10**9),
@@ -43,6 +43,8 @@ async def _work(config: dict[str, Any]) -> dict[str, Any]:
         "requests": tally.requests,
         "rate_limited": tally.rate_limited,
         "cpu": cpu,
+        "started": started,  # wall clock: the workers run on one host
+        "ended": time.time(),
         "round_trips": round_trips,
     }
 

@@ -51,6 +51,8 @@ from aelyst_async.testing import (
     ServerOptions,
 )
 
+from .redis_server import RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
@@ -202,16 +204,28 @@ def docs_server() -> Iterator[FakeAelystServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def docs_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def docs_env(
-    docs_server: FakeAelystServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    docs_server: FakeAelystServer,
+    docs_redis: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> FakeAelystServer:
     """
-    The environment of an example: the fake server's token and URL, and an empty working
-    directory.
+    The environment of an example: the fake server's token and URL, a real Redis as
+    `$REDIS_URL`, and an empty working directory.
     """
     monkeypatch.setenv("AELYST_TOKEN", TOKEN)
     monkeypatch.setenv("AELYST_BASE_URL", docs_server.url)
+    monkeypatch.setenv("REDIS_URL", docs_redis.url)
     monkeypatch.chdir(tmp_path)
     return docs_server
 
