@@ -36,7 +36,6 @@ BEFORE = "4 processes, in-process limiter each (before)"
 IN_PROCESS = "TokenBucketLimiter (in-process)"
 SHARED = "RedisRateLimiter (local Redis)"
 KEY = ("GET /contact/{identifier}/message/list", "bench")
-COST_REQUESTS = 2_000
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +75,7 @@ class QuotaResult:
     scale: Scale
     runs: dict[str, list[QuotaRun]]
     costs: dict[str, list[CostRun]]
+    cost_requests: int
 
     def sections(self) -> tuple[Section, Section]:
         return self.shared_section(), self.cost_section()
@@ -135,7 +135,7 @@ class QuotaResult:
         return Section(
             title="7. What the Redis limiter costs per request",
             intro=(
-                f"{COST_REQUESTS} `acquire()` + `observe()` pairs on a learned key that never "
+                f"{self.cost_requests} `acquire()` + `observe()` pairs on a learned key that never "
                 "runs out, one process, Redis on 127.0.0.1: the limiter's own work per request."
             ),
             header=(
@@ -201,7 +201,14 @@ def _workers(
     return reports
 
 
-async def _cost(limiter: RateLimiter) -> CostRun:
+def cost_requests(scale: Scale) -> int:
+    """
+    Requests per cost run: 2,000 at full scale.
+    """
+    return scale.decode_batch * 10
+
+
+async def _cost(limiter: RateLimiter, requests: int) -> CostRun:
     limiter.observe(KEY, 200, RateLimit(limit=10**9, remaining=10**9))
     await limiter.acquire(KEY)
     limiter.observe(KEY, 200, RateLimit(limit=10**9, remaining=10**9))
@@ -210,7 +217,7 @@ async def _cost(limiter: RateLimiter) -> CostRun:
         before = limiter.stats.round_trips
     waited = 0.0
     with stopwatch() as watch:
-        for _ in range(COST_REQUESTS):
+        for _ in range(requests):
             start = time.perf_counter()
             await limiter.acquire(KEY)
             waited += time.perf_counter() - start
@@ -218,12 +225,12 @@ async def _cost(limiter: RateLimiter) -> CostRun:
         trips = 0.0
         if isinstance(limiter, RedisRateLimiter):
             await limiter.flush()
-            trips = (limiter.stats.round_trips - before) / COST_REQUESTS
+            trips = (limiter.stats.round_trips - before) / requests
     if isinstance(limiter, RedisRateLimiter):
         await limiter.aclose()
     return CostRun(
-        cpu_us=watch.cost.cpu / COST_REQUESTS * 1e6,
-        acquire_us=waited / COST_REQUESTS * 1e6,
+        cpu_us=watch.cost.cpu / requests * 1e6,
+        acquire_us=waited / requests * 1e6,
         round_trips=trips,
     )
 
@@ -267,7 +274,7 @@ def run(scale: Scale) -> QuotaResult:
             shared = rounds({REDIS: measure(redis.url), BEFORE: measure(None)}, scale.runs)
 
         def cost(make: Callable[[], RateLimiter]) -> Callable[[], CostRun]:
-            return lambda: asyncio.run(_cost(make()))
+            return lambda: asyncio.run(_cost(make(), cost_requests(scale)))
 
         costs = rounds(
             {
@@ -278,4 +285,4 @@ def run(scale: Scale) -> QuotaResult:
         )
     finally:
         redis.stop()
-    return QuotaResult(scale=scale, runs=shared, costs=costs)
+    return QuotaResult(scale=scale, runs=shared, costs=costs, cost_requests=cost_requests(scale))
