@@ -382,8 +382,9 @@ class _Bucket:
                 self.empty()
             return
         if limit != self.capacity:
+            scaled = self.rate * limit / self.capacity  # a cut in force keeps its proportion
             self.capacity = limit
-            self.set_rate(self.rate * limit / self.capacity if self.step else self.top())
+            self.set_rate(scaled if self.step else self.top())
             self.tokens = max(0.0, min(self.tokens, self.ceiling()))
         if remaining is not None and remaining < self.tokens - 1.0:
             self.tokens = float(max(0, remaining))

@@ -402,6 +402,8 @@ class RedisRateLimiter:
         except BaseException:
             self._spawn(self._call(self._give_back, key, [member, self.ttl]))
             raise
+        if woken:  # the pause emptied the bucket: only the place in flight is left to free
+            self._spawn(self._call(self._give_back, key, [member, self.ttl]))
         return not woken
 
     async def _sleep(self, local: _Local, delay: float) -> bool:

@@ -167,7 +167,8 @@ if status == 429 and retry_after == nil then retry_after = default_retry_after e
 if status >= 400 and retry_after ~= nil then
   tokens = 0
   if now + retry_after > frozen then frozen = now + retry_after end
-  if paced then at = frozen - 1 / rate else at = now end
+  -- Never before a token already reserved: a reservation is a request on its way.
+  if paced then at = math.max(at, frozen - 1 / rate) else at = now end
 end
 redis.call('HSET', KEYS[1], 'win', tostring(win), 'wk', tostring(wk), 'step', tostring(step),
   'cut', tostring(cut), 'ans', tostring(ans))

@@ -204,18 +204,10 @@ def docs_server() -> Iterator[FakeAelystServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def docs_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def docs_env(
     docs_server: FakeAelystServer,
-    docs_redis: RedisServer,
+    redis_server: RedisServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> FakeAelystServer:
@@ -225,7 +217,7 @@ def docs_env(
     """
     monkeypatch.setenv("AELYST_TOKEN", TOKEN)
     monkeypatch.setenv("AELYST_BASE_URL", docs_server.url)
-    monkeypatch.setenv("REDIS_URL", docs_redis.url)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.chdir(tmp_path)
     return docs_server
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from aelyst_async import AelystClient
+from aelyst_async import AelystClient, RateLimiter, TokenBucketLimiter
+from aelyst_async.redis import RedisRateLimiter
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, RateLimitConfig
 
 from .helpers import drain, ground_truth
+from .redis_server import RedisServer
 
 TOKEN = "sk-windows-77e1"
 QUOTA, WINDOW = 30, 30.0  # 30 requests per 30 s: one a second, after a burst of 30
@@ -32,20 +34,30 @@ QUOTA, WINDOW = 30, 30.0  # 30 requests per 30 s: one a second, after a burst of
         ),
     ],
 )
+@pytest.mark.parametrize("kind", ["in-process", "redis"])
 async def test_a_long_window_ends_with_few_refusals_and_most_of_the_quota_used(
-    config: RateLimitConfig,
+    config: RateLimitConfig, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """Over several windows: under 5% of requests refused, at least half the quota used."""
     clock = FakeClock(auto_advance=True, epoch=1_767_225_600.0)
+    limiter: RateLimiter = TokenBucketLimiter(clock=clock)
+    if kind == "redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        limiter = RedisRateLimiter(redis.url, namespace=f"test:{request.node.name}", clock=clock)
     dataset = Dataset(seed=13, contacts=150, messages=(10, 10))
     async with FakeAelystServer(
         token=TOKEN, dataset=dataset, rate_limit=config, clock=clock
     ) as server:
-        async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
+        async with AelystClient(
+            TOKEN, base_url=server.url, clock=clock, rate_limiter=limiter
+        ) as client:
             got, failures = await drain(
                 client.messages.list_many(dataset.identifiers(), concurrency=8, limit=5)
             )
         stats = server.stats
+    if isinstance(limiter, RedisRateLimiter):
+        await limiter.aclose()
+        assert 0 == limiter.stats.fallback_grants
     admitted = stats.requests - stats.rate_limited
     admissible = QUOTA + clock.monotonic() * QUOTA / WINDOW
     assert ([], ground_truth(dataset, dataset.identifiers())) == (failures, got)

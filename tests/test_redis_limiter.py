@@ -26,14 +26,6 @@ TOKEN = "sk-redis-limiter-5f0b"
 KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-a")
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 async def namespace(redis_server: RedisServer, request: pytest.FixtureRequest) -> str:
     """A namespace of the test's own, so tests never share a bucket."""

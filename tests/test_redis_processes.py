@@ -29,14 +29,6 @@ LIMIT = 40  # requests per second, enforced by the fake server on the real clock
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 async def start_worker(
     server: FakeAelystServer, contacts: int, index: int, count: int, limiter: str, out: Path
 ) -> asyncio.subprocess.Process:
