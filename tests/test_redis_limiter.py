@@ -278,3 +278,27 @@ async def test_a_redis_restarted_mid_run_is_shared_again_once_back(
     messages = [r.getMessage() for r in caplog.records]
     assert 1 == sum("Redis unreachable" in m for m in messages)
     assert 1 == sum("shared again" in m for m in messages)
+
+
+async def test_tasks_of_one_process_are_served_first_come_first_served(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """Five tasks waiting on one key get their tokens in the order they asked."""
+    clock = FakeClock(auto_advance=True)
+    async with limiter(redis_server, namespace, clock) as one:
+        await one.acquire(KEY)
+        one.observe(KEY, 200, RateLimit(limit=10, remaining=0))
+        await settle(one)
+        order: list[int] = []
+
+        async def take(n: int) -> None:
+            await one.acquire(KEY)
+            order.append(n)
+
+        tasks = []
+        for n in range(5):
+            tasks.append(asyncio.create_task(take(n)))
+            await asyncio.sleep(0)  # each starts waiting before the next is created
+        await asyncio.gather(*tasks)
+        assert [0, 1, 2, 3, 4] == order
+        assert pytest.approx(0.5) == clock.monotonic()
