@@ -302,3 +302,23 @@ async def test_tasks_of_one_process_are_served_first_come_first_served(
         await asyncio.gather(*tasks)
         assert [0, 1, 2, 3, 4] == order
         assert pytest.approx(0.5) == clock.monotonic()
+
+
+async def test_a_redis_that_never_answers_falls_back_within_the_operation_timeout() -> None:
+    """A server that accepts and stays silent: acquire() falls back instead of hanging."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)  # the command, never answered
+        await asyncio.Event().wait()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clock = FakeClock(auto_advance=True)
+    try:
+        async with RedisRateLimiter(
+            f"redis://127.0.0.1:{port}/0", clock=clock, operation_timeout=0.05
+        ) as mute:
+            await mute.acquire(KEY)
+            assert (1, 1) == (mute.stats.outages, mute.stats.fallback_grants)
+    finally:
+        server.close()
