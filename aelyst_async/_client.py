@@ -9,18 +9,24 @@ Rules:
    and by a fingerprint of the token, never by the token itself.
 3. A client owns the aiohttp session it created and closes it; a session passed in is
    borrowed and left open.
+4. A client belongs to the event loop of its first request: a request from another loop is
+   refused with an `AelystError` that says what to do (aiohttp's session, and the limiter,
+   cannot move between loops). A client dropped with its own session open warns once, with
+   a `RuntimeWarning` (shown by default, like asyncio's "never awaited"), how to close it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import platform
 import sys
+import warnings
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import yarl
@@ -29,7 +35,7 @@ from ._bulk import BulkEngine, MessageStream, check_concurrency
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._converter import decode_page
-from ._exceptions import AelystError, InvalidArgumentError
+from ._exceptions import NO_SAFE_CURSOR, AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
@@ -42,12 +48,23 @@ from ._protocol import (
     list_messages_url,
 )
 from ._retry import call_with_retries
-from ._transport import AiohttpTransport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
+
+_OTHER_LOOP = (
+    "this AelystClient was first used in another event loop (a second asyncio.run()?), and a"
+    " client cannot move between loops: create it inside the coroutine that asyncio.run()"
+    " runs, e.g. `async with AelystClient() as client:` in your main(), or make one client"
+    " per asyncio.run()"
+)
+_UNCLOSED = (
+    "{!r} was dropped without being closed, leaving its connections open: use"
+    " `async with AelystClient() as client:`, or `await client.aclose()` when done with it"
+)
 
 DEFAULT_BASE_URL: Final = "https://api.aelyst.ai/v1"
 TOKEN_ENV: Final = "AELYST_TOKEN"
@@ -109,9 +126,24 @@ def _check_max_items(max_items: object) -> int | None:
 def _check_cursor(cursor_id: object) -> str | None:
     if cursor_id is None:
         return None
+    if cursor_id is NO_SAFE_CURSOR:
+        raise InvalidArgumentError(
+            "cursor_id is NO_SAFE_CURSOR: that iteration cannot be resumed without repeating "
+            "messages already delivered"
+        )
     if isinstance(cursor_id, bool) or not isinstance(cursor_id, (str, int)) or cursor_id == "":
         raise InvalidArgumentError(f"cursor_id must be a non-empty str or None, not {cursor_id!r}")
     return str(cursor_id)
+
+
+def _check_max_response_bytes(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        raise InvalidArgumentError(
+            f"max_response_bytes must be an integer of at least 1024 bytes, or None, not {value!r}"
+        )
+    return value
 
 
 def _check_retry(retry: object) -> RetryPolicy | None:
@@ -207,7 +239,7 @@ class Messages:
         *,
         concurrency: int = 8,
         limit: int | None = 50,
-        cursors: Mapping[str, str] | None = None,
+        cursors: Mapping[str, str] | Mapping[Identifier, str] | None = None,
         fail_fast: bool = False,
         retry: RetryPolicy | None = None,
         timeout: Timeout | float | None = None,
@@ -221,7 +253,10 @@ class Messages:
             identifiers: Any iterable or async iterable of identifiers, read lazily.
             concurrency: Contacts listed at once (requests in flight at most).
             limit: Page size, 1 to 50.
-            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped.
+            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped;
+                keys as strings or `Identifier`s. A key that is not a valid identifier is
+                refused at once; a cursor whose contact never appears in `identifiers` ends
+                the stream as a `FailureResult` (`InvalidArgumentError`).
             fail_fast: Raise the first failure out of the loop instead of yielding it.
             retry: The retry policy of every request (default: the client's).
             timeout: The timeout of every request (default: the client's).
@@ -230,7 +265,9 @@ class Messages:
             A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order.
 
         Raises:
-            InvalidArgumentError: At once, for an invalid option.
+            InvalidArgumentError: At once, for an invalid option or `cursors` entry.
+            APIConnectionError: From the stream, when the host is taken for dead: several
+                contacts in a row could not connect at all and nothing answered.
 
         Example:
             ```python
@@ -242,10 +279,6 @@ class Messages:
         """
         checked_limit = check_limit(limit)
         workers = check_concurrency(concurrency)
-        if cursors is not None and not isinstance(cursors, Mapping):
-            raise InvalidArgumentError(
-                f"cursors must be a mapping of identifier to cursor, not {cursors!r}"
-            )
         engine = BulkEngine(
             self._fetcher(retry, timeout),
             identifiers,
@@ -272,6 +305,9 @@ class AelystClient:
             `None` to turn pacing off.
         session: An `aiohttp.ClientSession` to borrow; it is not closed by the client.
         clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
+        max_response_bytes: The largest response body read, in bytes (default 16 MiB, some
+            hundred times a full page); a longer one raises `ResponseTooLargeError`, counted
+            after decompression. `None` lifts the cap (only for a server you trust).
 
     Raises:
         InvalidArgumentError: When no token is given nor set, or an option is invalid.
@@ -294,6 +330,7 @@ class AelystClient:
         rate_limiter: RateLimiter | _Default | None = DEFAULT,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV)
@@ -317,8 +354,11 @@ class AelystClient:
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route_description = f"GET {self._base_url.path}/contact/{{identifier}}/message/list"
-        self._transport = AiohttpTransport(session)
+        self._transport = AiohttpTransport(
+            session, max_response_bytes=_check_max_response_bytes(max_response_bytes)
+        )
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()
         self.messages = Messages(self)
 
@@ -357,6 +397,22 @@ class AelystClient:
         self._closed = True
         await self._transport.aclose()
 
+    def _check_loop(self) -> None:
+        """
+        Tie the client to the running loop on its first request; refuse any other loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise AelystError(_OTHER_LOOP)
+
+    def __del__(self, _warnings: Any = warnings) -> None:
+        # getattr: __init__ may have raised before the transport existed.
+        transport = getattr(self, "_transport", None)
+        if transport is not None and not self._closed and transport.owns_open_session:
+            _warnings.warn(_UNCLOSED.format(self), RuntimeWarning, stacklevel=1)
+
     async def _fetch_page(
         self,
         identifier: Identifier,
@@ -368,6 +424,7 @@ class AelystClient:
     ) -> Page:
         if self._closed:
             raise AelystError("the client is closed")
+        self._check_loop()
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
 

@@ -36,7 +36,13 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
    whose deadline falls inside the freeze fails at once. A metered bucket resumes with one
    token at the end of the freeze and paces from there (nothing accrues during the freeze,
    so there is no burst); a probing one resumes with one probe; an unmetered one, just told
-   it is limited after all, goes back to probing.
+   it is limited after all, becomes adaptive (rule 10). A waiter refused because of the freeze
+   gets a `KeyPausedError` (a `TimeoutError`) that says when the freeze ends.
+   The freeze is bounded by the call that saw the header: the retry loop reports a
+   `Retry-After` to `observe()` capped at the `max_retry_after` of that call's retry policy,
+   so a server asking for 1e9 seconds pauses the shared key for at most that, and later
+   calls and other clients on the limiter are not bricked. `clear_freeze()` ends a freeze
+   at once, for an operator who knows better.
 6. Fairness. Waiters are served strictly first in, first out, across probes and freezes.
    The head of the queue sleeps on the clock until its token is due and wakes early when
    `observe()` changes the bucket; the others wait to become the head.
@@ -50,11 +56,12 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
    the whole of it). Without `Reset`, the window is the limiter's `window` argument.
 10. Adaptation, when no `Reset` was ever seen (the window is a guess). A 429 that arrives
     while the key is not frozen (a refusal despite pacing, not an echo of one already
-    known) cuts the refill rate to half the lower of the current rate and the rate the
-    server admitted since the previous cut, over one `window` at least (to half the current
-    rate when it admitted nothing since: multiplicative decrease). Every later answer
-    without an error adds back `1 / 32` of the rate set by the cut, up to `Limit / window`
-    (additive increase: 32 clean answers restore the rate the cut halved). A key that
+    known) halves the refill rate (multiplicative decrease); when the server admitted less
+    than half the rate since the previous cut (measured over one `window` at least, pauses
+    left out), the rate is cut to half of what it admitted instead, so that a quota far
+    below the guess is found in one or two refusals. Every later answer
+    without an error adds back `1 / 64` of the rate set by the cut, up to `Limit / window`
+    (additive increase: 64 clean answers restore the rate the cut halved). A key that
     sends no rate-limit header at all (unmetered) is paced the same way after its first
     429, as an *adaptive* bucket whose capacity is what it refills in one `window`.
 """
@@ -73,7 +80,7 @@ from ._clock import Clock, SystemClock
 from ._config import check_seconds
 from ._models import RateLimit
 
-__all__ = ["BucketState", "RateLimiter", "TokenBucketLimiter"]
+__all__ = ["BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"]
 
 BucketMode = Literal["probing", "metered", "unmetered", "adaptive"]
 """What a bucket knows of its quota (module rules 1, 2 and 10)."""
@@ -83,7 +90,7 @@ _TRANSIT_FRACTION = 0.5
 server (module rule 3): long enough for any sane request to arrive, short enough that a paced
 client never has more than half the capacity in flight."""
 
-INCREASE_STEPS = 32
+INCREASE_STEPS = 64
 """Clean answers after a cut that bring the refill rate back to where it was cut from
 (module rule 10): each adds `1 / INCREASE_STEPS` of the rate the cut set."""
 
@@ -93,6 +100,22 @@ MIN_RATE = 1.0 / 86_400
 _EPSILON = 1e-9
 """Tolerance on a whole token, so float rounding in the refill cannot leave a waiter
 sleeping for a vanishing remainder (a delay too small to move the clock)."""
+
+
+class KeyPausedError(TimeoutError):
+    """
+    `acquire()` cannot grant within its timeout because the key is paused (module rule 5).
+
+    A limiter of your own may raise any `TimeoutError` with a `retry_after` attribute: the
+    call then raises `RateLimitError` carrying `retry_after` and `retry_at`, not a timeout.
+
+    Attributes:
+        retry_after: Seconds until the pause ends.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RateLimiter(Protocol):
@@ -113,7 +136,8 @@ class RateLimiter(Protocol):
             timeout: Seconds to wait at most; `None` waits as long as it takes.
 
         Raises:
-            TimeoutError: When permission cannot be had within `timeout` seconds.
+            TimeoutError: When permission cannot be had within `timeout` seconds; with a
+                `retry_after` attribute (as `KeyPausedError`) when the key is paused.
         """
         ...
 
@@ -422,12 +446,12 @@ class _Bucket:
         fresh = now >= self.frozen_until
         if status != 429 or not fresh or self.window_known or self.mode == "probing":
             return
-        admitted = self.answered / max(now - self.cut_at, self.window)
+        # What the server admitted since the last cut, its pause left out.
+        admitted = self.answered / max(now - max(self.cut_at, self.frozen_until), self.window)
         if self.mode == "unmetered":
             self.mode, self.estimated, self.rate = "adaptive", True, math.inf
             self.updated_at, self.tokens = now, 0.0
-        # With nothing admitted since the last cut there is no measure: halve the rate.
-        base = min(self.rate, admitted) if self.answered else self.rate
+        base = admitted if self.answered and admitted < self.rate / 2.0 else self.rate
         self.set_rate((base if math.isfinite(base) else 1.0 / self.window) / 2.0)
         self.step = self.rate / INCREASE_STEPS
         self.cut_at, self.answered = now, 0
@@ -514,8 +538,8 @@ class TokenBucketLimiter:
             timeout: Seconds to wait at most; `None` waits as long as it takes.
 
         Raises:
-            TimeoutError: When permission cannot be had within `timeout` seconds; at once
-                when the key is frozen past that time.
+            TimeoutError: When permission cannot be had within `timeout` seconds;
+                `KeyPausedError`, at once, when the key is frozen past that time.
         """
         bucket = self._bucket(key)
         now = self.clock.monotonic()
@@ -530,7 +554,12 @@ class TokenBucketLimiter:
                 if waiter.granted:
                     return
                 if deadline is not None and (now >= deadline or bucket.frozen_until > deadline):
-                    raise TimeoutError(_timeout_message(timeout, frozen=now < bucket.frozen_until))
+                    if now < bucket.frozen_until:
+                        raise KeyPausedError(
+                            _timeout_message(timeout, frozen=True),
+                            retry_after=bucket.frozen_until - now,
+                        )
+                    raise TimeoutError(_timeout_message(timeout, frozen=False))
                 delay = bucket.delay(now) if bucket.waiters[0] is waiter else None
                 if deadline is not None:
                     delay = deadline - now if delay is None else min(delay, deadline - now)
@@ -565,6 +594,31 @@ class TokenBucketLimiter:
                 waiter.wake()
         elif bucket.waiters:
             bucket.waiters[0].wake()
+
+    def clear_freeze(self, key: Hashable | None = None) -> None:
+        """
+        End a pause at once (module rule 5): for an operator who knows the server's
+        `Retry-After` was wrong. The key resumes as a freeze ending now would: a metered
+        bucket with one token, a probing one with one probe.
+
+        Args:
+            key: The key to unfreeze; `None` unfreezes every key.
+
+        Example:
+            ```python
+            limiter = TokenBucketLimiter()
+            limiter.clear_freeze()  # every key may send again now
+            ```
+        """
+        now = self.clock.monotonic()
+        buckets = self._buckets.values() if key is None else [self._buckets.get(key)]
+        for bucket in buckets:
+            if bucket is None or now >= bucket.frozen_until:
+                continue
+            bucket.frozen_until = now
+            bucket.dispatch(now)
+            for waiter in bucket.waiters:
+                waiter.wake()
 
     def snapshot(self, key: Hashable) -> BucketState:
         """

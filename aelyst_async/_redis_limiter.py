@@ -50,7 +50,7 @@ from . import _redis_scripts
 from ._clock import Clock, SystemClock
 from ._config import check_seconds
 from ._exceptions import InvalidArgumentError
-from ._limiter import INCREASE_STEPS, MIN_RATE, TokenBucketLimiter
+from ._limiter import INCREASE_STEPS, MIN_RATE, KeyPausedError, TokenBucketLimiter
 from ._limiter import _timeout_message as timeout_message
 from ._models import RateLimit
 
@@ -223,7 +223,8 @@ class RedisRateLimiter:
             timeout: Seconds to wait at most; `None` waits as long as it takes.
 
         Raises:
-            TimeoutError: When permission cannot be had within `timeout` seconds.
+            TimeoutError: When permission cannot be had within `timeout` seconds;
+                `KeyPausedError`, at once, when the key is paused past that time.
         """
         start = self.clock.monotonic()
         deadline = None if timeout is None else start + max(0.0, timeout)
@@ -256,16 +257,25 @@ class RedisRateLimiter:
                 if reply is None:
                     continue  # Redis just went away: the fallback takes over
                 release = ""
-                outcome, wait = _text(reply[0]), float(_text(reply[1]))
-                if outcome == "late":
+                outcome, wait, paused = (
+                    _text(reply[0]),
+                    float(_text(reply[1])),
+                    float(_text(reply[2])),
+                )
+                late = outcome == "late" or (
+                    outcome == "again"
+                    and deadline is not None
+                    and self.clock.monotonic() + wait > deadline
+                )
+                if late and paused > 0:
+                    raise KeyPausedError(timeout_message(timeout, frozen=True), retry_after=paused)
+                if late:
                     raise TimeoutError(timeout_message(timeout, frozen=False))
                 if outcome == "granted" and await self._sleep_on_grant(key, local, member, wait):
                     self.stats.grants += 1
                     local.probe_task, local.probe_member = asyncio.current_task(), member
                     return
                 if outcome == "again":
-                    if deadline is not None and self.clock.monotonic() + wait > deadline:
-                        raise TimeoutError(timeout_message(timeout, frozen=True))
                     await self._sleep(local, wait)
 
     def observe(self, key: Hashable, status: int, rate_limit: RateLimit) -> None:

@@ -70,29 +70,31 @@ local poll, ttl, most = tonumber(ARGV[5]), tonumber(ARGV[6]), num(ARGV[7], nil)
 if ARGV[8] ~= '' and powner == ARGV[8] then probe, powner = 0, '' end
 accrue()
 local wait
+local paused = tostring(math.max(0, frozen - now))
 if now < frozen and not paced then
   wait = frozen - now
-  if most ~= nil and wait > most then return {'late', tostring(wait)} end
-  return {'again', tostring(wait)}
+  if most ~= nil and wait > most then return {'late', tostring(wait), paused} end
+  return {'again', tostring(wait), paused}
 end
 if mode == 'p' then
-  if probe > now then return {'again', tostring(math.min(poll, probe - now))} end
+  if probe > now then return {'again', tostring(math.min(poll, probe - now)), paused} end
   probe, powner, wait = now + probe_timeout, member, 0
 elseif mode == 'u' then
   wait = 0
 else
   local due = math.max(now, at + math.max(0, 1 - tokens) / rate)
   wait = due - now
-  if most ~= nil and wait > most then return {'late', tostring(wait)} end
+  if most ~= nil and wait > most then return {'late', tostring(wait), paused} end
   if tokens >= 1 then tokens = tokens - 1 else tokens, at = 0, due end
 end
 redis.call('ZADD', KEYS[2], now + wait + transit, member)
 save(ttl)
-return {'granted', tostring(wait)}
+return {'granted', tostring(wait), paused}
 """
 )
 """Reserve one request: granted (after `wait` seconds), `again` (ask again after `wait`:
-the probe is taken or the key paused), or `late` (not within the most wait allowed)."""
+the probe is taken or the key paused), or `late` (not within the most wait allowed); with
+the seconds the key is still paused for."""
 
 LEARN = (
     _PRELUDE
@@ -151,12 +153,12 @@ if status < 400 then
   ans = ans + 1
   if step > 0 and paced then set_rate(rate + step) end
 elseif status == 429 and fresh and wk == 0 and mode ~= 'p' then
-  local admitted = ans / math.max(now - cut, win)
+  local admitted = ans / math.max(now - math.max(cut, frozen), win)
   if mode == 'u' then
     mode, paced, rate, tokens, at = 'a', true, math.huge, 0, now
   end
   local base = rate
-  if ans > 0 then base = math.min(rate, admitted) end
+  if ans > 0 and admitted < rate / 2 then base = admitted end
   if base == math.huge then base = 1 / win end
   set_rate(base / 2)
   step, cut, ans = rate / steps, now, 0

@@ -17,7 +17,7 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import decode, e2e, instructions, memory, quota, ratelimit
+from bench import deadline, decode, e2e, instructions, memory, quota, ratelimit
 from bench.__main__ import END, START, document, write_results
 from bench._harness import SMOKE, Section, Server
 
@@ -127,3 +127,14 @@ def test_the_shared_quota_benchmark_runs_both_ways_and_costs_both_limiters() -> 
     assert 2.0 == result.costs[quota.SHARED][0].round_trips
     for section in result.sections():
         _renders(section)
+
+
+def test_the_deadline_benchmark_reports_both_ways_of_decoding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`python -m bench.deadline` times the decode thread against inline decoding."""
+    deadline.main(["--items", "2000", "--total", "5", "--concurrency", "2", "--runs", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert ["decoding", "decode thread (the SDK)", "inline (before)"] == [
+        row.split(" | ")[0].removeprefix("| ") for row in rows if "---" not in row
+    ]

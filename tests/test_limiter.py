@@ -875,11 +875,11 @@ async def test_a_refusal_with_a_known_window_pauses_without_cutting_the_rate(
 
 
 async def test_a_refusal_without_a_window_halves_the_rate(limiter: TokenBucketLimiter) -> None:
-    """No Reset: a 429 despite pacing cuts the rate to half of what the server admitted."""
+    """No Reset: a 429 after the server admitted under half the rate cuts to half of that."""
     await learned(limiter, limit=10)
     await drain(limiter, 3)
     answer(limiter, 429, remaining=0, retry_after=1.0)
-    # Four answers over (at least) the one-second window: 4/s admitted, halved.
+    # Four answers over (at least) the one-second window: 4/s admitted, under half of 10/s.
     assert 2.0 == limiter.snapshot(KEY).rate
 
 
@@ -891,21 +891,21 @@ async def test_a_refusal_echoed_during_the_pause_cuts_the_rate_once(
     await drain(limiter, 7)
     for _ in range(3):
         answer(limiter, 429, remaining=0, retry_after=1.0)
-    assert 4.0 == limiter.snapshot(KEY).rate
+    assert 5.0 == limiter.snapshot(KEY).rate
 
 
 async def test_clean_answers_add_the_rate_back_in_steps(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """After a cut, each clean answer adds 1/32 of the cut rate, up to Limit / window."""
+    """After a cut, each clean answer adds 1/64 of the cut rate, up to Limit / window."""
     await learned(limiter, limit=10)
     await drain(limiter, 9)
     answer(limiter, 429, remaining=0, retry_after=1.0)
     await tasks.clock.advance(1.0)
     rates = []
-    for count in (16, 16, 16):
+    for count in (32, 32, 32):
         run = await tasks.start(paced(limiter, tasks.clock, count))
-        await tasks.clock.advance(10.0)
+        await tasks.clock.advance(20.0)
         outcome(run)
         rates.append(limiter.snapshot(KEY).rate)
     assert pytest.approx([7.5, 10.0, 10.0]) == rates

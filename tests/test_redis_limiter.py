@@ -15,7 +15,7 @@ from collections.abc import Hashable
 import pytest
 import redis.asyncio as aioredis
 
-from aelyst_async import AelystClient, RateLimit, Shard
+from aelyst_async import AelystClient, KeyPausedError, RateLimit, Shard
 from aelyst_async.redis import RedisRateLimiter
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, RateLimitConfig
 
@@ -94,15 +94,15 @@ async def test_a_429_seen_by_one_process_pauses_the_others(
 async def test_a_waiter_that_cannot_be_served_in_time_fails_at_once(
     redis_server: RedisServer, namespace: str
 ) -> None:
-    """A timeout shorter than the pause raises TimeoutError without waiting."""
+    """A timeout shorter than the pause raises KeyPausedError at once, saying how long."""
     clock = FakeClock(auto_advance=True)
     async with limiter(redis_server, namespace, clock) as one:
         await one.acquire(KEY)
         one.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=30.0))
         await settle(one)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(KeyPausedError) as paused:
             await one.acquire(KEY, timeout=5.0)
-        assert 0.0 == clock.monotonic()
+        assert (0.0, 30.0) == (clock.monotonic(), paused.value.retry_after)
 
 
 async def test_steady_state_costs_two_round_trips_per_request(
