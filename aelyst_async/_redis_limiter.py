@@ -350,26 +350,31 @@ class RedisRateLimiter:
         """
         Run a script on `key`'s bucket; `None` when Redis cannot be reached (rule 6).
         """
-        for attempt in (1, 2):
-            now = "" if self._server_time else repr(self.clock.monotonic())
-            argv = [now, *(repr(a) if isinstance(a, float) else str(a) for a in args)]
-            self.stats.round_trips += 1
+        try:
+            reply = await self._run(script, key, args)
+        except _UNREACHABLE:
+            # The pooled connections may be to a Redis that restarted: drop them all, and
+            # try once more on a new one before calling Redis unreachable.
+            with contextlib.suppress(*_UNREACHABLE):
+                await _bounded(self._redis.connection_pool.disconnect(), self.operation_timeout)
             try:
-                reply = await _bounded(
-                    script(keys=self._keys(key), args=argv), self.operation_timeout
-                )
-                break
-            except (RedisError, OSError, asyncio.TimeoutError) as error:
-                # The pooled connections may be to a Redis that restarted: drop them all, and
-                # try once more on a new one before calling Redis unreachable.
-                with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-                    await _bounded(self._redis.connection_pool.disconnect(), self.operation_timeout)
-                if attempt == 2:
-                    self._went_down(error)
-                    return None
+                reply = await self._run(script, key, args)
+            except _UNREACHABLE as error:
+                self._went_down(error)
+                return None
         if self._down_until is not None:
             self._down_until = None
             _LOGGER.info("Redis answers again: the rate limit is shared again")
+        return reply
+
+    async def _run(self, script: AsyncScript, key: Hashable, args: list[str | float]) -> list[Any]:
+        """
+        One round trip: the script on `key`'s bucket, with the time when a clock stands in.
+        """
+        now = "" if self._server_time else repr(self.clock.monotonic())
+        argv = [now, *(repr(a) if isinstance(a, float) else str(a) for a in args)]
+        self.stats.round_trips += 1
+        reply = await _bounded(script(keys=self._keys(key), args=argv), self.operation_timeout)
         return list(reply) if isinstance(reply, list) else [reply]
 
     def _is_down(self) -> bool:
@@ -456,6 +461,9 @@ async def _bounded(call: Awaitable[T], timeout: float) -> T:
         raise asyncio.TimeoutError(f"no answer from Redis within {timeout:g}s")
     return task.result()
 
+
+_UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
+"""What a Redis that is down, restarting or silent raises (rule 6)."""
 
 _POLL = 0.05
 """Seconds between a waiting process's questions while another process probes a new key."""
