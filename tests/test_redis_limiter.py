@@ -307,9 +307,13 @@ async def test_tasks_of_one_process_are_served_first_come_first_served(
 async def test_a_redis_that_never_answers_falls_back_within_the_operation_timeout() -> None:
     """A server that accepts and stays silent: acquire() falls back instead of hanging."""
 
+    done = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1 << 16)  # the command, never answered
-        await asyncio.Event().wait()
+        await done.wait()
+        writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -321,4 +325,6 @@ async def test_a_redis_that_never_answers_falls_back_within_the_operation_timeou
             await mute.acquire(KEY)
             assert (1, 1) == (mute.stats.outages, mute.stats.fallback_grants)
     finally:
+        done.set()
         server.close()
+        await server.wait_closed()
