@@ -27,6 +27,7 @@ from aelyst_async.redis import RedisRateLimiter
 from tests.redis_server import RedisServer
 
 from ._harness import ROOT, Goal, Scale, Section, Server, median, rounds, stopwatch
+from .ratelimit import RateRun
 
 __all__ = ["CostRun", "QuotaResult", "QuotaRun", "run"]
 
@@ -39,24 +40,13 @@ KEY = ("GET /contact/{identifier}/message/list", "bench")
 
 
 @attrs.frozen(kw_only=True)
-class QuotaRun:
+class QuotaRun(RateRun):
     """
-    One run of the 4 workers: the server's counts and each worker's own.
+    One run of the 4 workers: the server's counts (as a rate-limit run), and the workers'.
     """
 
-    ok: int
-    rate_limited: int
-    seconds: float
-    limit: int
     worst_worker_429s: int
     round_trips_per_request: float | None
-
-    @property
-    def share(self) -> float:
-        """
-        Successes over the most the server admits in `seconds` from a full bucket.
-        """
-        return self.ok / (self.limit + self.limit * self.seconds)
 
 
 @attrs.frozen(kw_only=True)

@@ -848,6 +848,17 @@ async def test_a_burst_still_on_its_way_is_not_followed_by_more_than_the_server_
 # -- any quota window (rules 9 and 10) --------------------------------------------------------
 
 
+async def cut_once(limiter: TokenBucketLimiter, clock: FakeClock) -> None:
+    """
+    Learn 10/s without a Reset, spend the full bucket, and be refused: the rate halves to
+    5/s; return when the one-second pause is over.
+    """
+    await learned(limiter, limit=10)
+    await drain(limiter, 9)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    await clock.advance(1.0)
+
+
 async def test_reset_sets_the_window_the_bucket_refills_over(limiter: TokenBucketLimiter) -> None:
     """Limit 60 with Reset 60: a per-minute quota, refilled at one request a second."""
     await limiter.acquire(KEY, timeout=0)
@@ -898,10 +909,7 @@ async def test_clean_answers_add_the_rate_back_in_steps(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
     """After a cut, each clean answer adds 1/64 of the cut rate, up to Limit / window."""
-    await learned(limiter, limit=10)
-    await drain(limiter, 9)
-    answer(limiter, 429, remaining=0, retry_after=1.0)
-    await tasks.clock.advance(1.0)
+    await cut_once(limiter, tasks.clock)
     rates = []
     for count in (32, 32, 32):
         run = await tasks.start(paced(limiter, tasks.clock, count))
@@ -915,9 +923,6 @@ async def test_refusals_with_nothing_admitted_between_halve_the_rate_each_time(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
     """Two cuts with no answer between: the rate halves twice, never collapses to nothing."""
-    await learned(limiter, limit=10)
-    await drain(limiter, 9)
-    answer(limiter, 429, remaining=0, retry_after=1.0)
-    await tasks.clock.advance(1.0)
+    await cut_once(limiter, tasks.clock)
     answer(limiter, 429, remaining=0, retry_after=1.0)
     assert 2.5 == limiter.snapshot(KEY).rate

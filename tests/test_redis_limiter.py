@@ -44,6 +44,13 @@ async def settle(*limiters: RedisRateLimiter) -> None:
         await each.flush()
 
 
+async def learned(one: RedisRateLimiter, limit: int, remaining: int, **headers: float) -> None:
+    """Probe KEY and teach it the quota from the answer, in Redis."""
+    await one.acquire(KEY)
+    one.observe(KEY, 200, RateLimit(limit=limit, remaining=remaining, **headers))
+    await settle(one)
+
+
 async def test_four_limiters_on_one_token_share_the_quota_without_a_429(
     redis_server: RedisServer, namespace: str
 ) -> None:
@@ -79,9 +86,7 @@ async def test_a_429_seen_by_one_process_pauses_the_others(
     """Retry-After observed by one limiter holds back another limiter's next request."""
     clock = FakeClock(auto_advance=True)
     first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
-    await first.acquire(KEY)
-    first.observe(KEY, 200, RateLimit(limit=10, remaining=9))
-    await settle(first)
+    await learned(first, 10, 9)
     await first.acquire(KEY)
     first.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=3.0))
     await settle(first)
@@ -111,9 +116,7 @@ async def test_steady_state_costs_two_round_trips_per_request(
     """Once learned, each request is one reservation and one observation: two round trips."""
     clock = FakeClock(auto_advance=True)
     async with limiter(redis_server, namespace, clock) as one:
-        await one.acquire(KEY)
-        one.observe(KEY, 200, RateLimit(limit=10, remaining=9))
-        await settle(one)
+        await learned(one, 10, 9)
         before = one.stats.round_trips
         for _ in range(50):
             await one.acquire(KEY)
@@ -128,9 +131,7 @@ async def test_pacing_through_redis_follows_the_learned_rate(
     """Limit 10 per second: after the 9 remaining, one request every 0.1 s."""
     clock = FakeClock(auto_advance=True)
     async with limiter(redis_server, namespace, clock) as one:
-        await one.acquire(KEY)
-        one.observe(KEY, 200, RateLimit(limit=10, remaining=9))
-        await settle(one)
+        await learned(one, 10, 9)
         times = []
         for _ in range(12):
             await one.acquire(KEY)
@@ -144,9 +145,7 @@ async def test_reset_sets_the_shared_window(redis_server: RedisServer, namespace
     """X-RateLimit-Reset teaches the window in Redis: 60 per 60 s is one a second, for all."""
     clock = FakeClock(auto_advance=True)
     first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
-    await first.acquire(KEY)
-    first.observe(KEY, 200, RateLimit(limit=60, remaining=0, reset=60.0))
-    await settle(first)
+    await learned(first, 60, 0, reset=60.0)
     times = []
     for each in (second, first, second):
         await each.acquire(KEY)
@@ -186,9 +185,7 @@ async def test_requests_of_a_killed_process_stop_counting_after_half_a_window(
     """A process that dies mid-request holds its place in flight for window / 2 at most."""
     clock = FakeClock(auto_advance=True)
     dead, alive = (limiter(redis_server, namespace, clock) for _ in range(2))
-    await alive.acquire(KEY)
-    alive.observe(KEY, 200, RateLimit(limit=2, remaining=2))
-    await settle(alive)
+    await learned(alive, 2, 2)
     await dead.acquire(KEY)
     await dead.acquire(KEY)  # both never answered: the process is gone
     await alive.acquire(KEY)
@@ -286,9 +283,7 @@ async def test_tasks_of_one_process_are_served_first_come_first_served(
     """Five tasks waiting on one key get their tokens in the order they asked."""
     clock = FakeClock(auto_advance=True)
     async with limiter(redis_server, namespace, clock) as one:
-        await one.acquire(KEY)
-        one.observe(KEY, 200, RateLimit(limit=10, remaining=0))
-        await settle(one)
+        await learned(one, 10, 0)
         order: list[int] = []
 
         async def take(n: int) -> None:

@@ -57,9 +57,26 @@ async def wait_for_requests(server: FakeAelystServer, count: int) -> None:
     raise AssertionError(f"the workers sent {server.stats.requests} requests, not {count}")
 
 
-def report(out: Path) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(out.read_text("utf-8"))
-    return result
+async def start_workers(
+    server: FakeAelystServer, contacts: int, redis_url: str, tmp_path: Path
+) -> tuple[list[asyncio.subprocess.Process], list[Path]]:
+    """
+    Four workers, shard K of 4 each, and the files they will write.
+    """
+    outs = [tmp_path / f"worker-{i}.json" for i in range(4)]
+    workers = [await start_worker(server, contacts, i, 4, redis_url, outs[i]) for i in range(4)]
+    return workers, outs
+
+
+def reports_and_union(
+    outs: list[Path], dataset: Dataset
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """
+    What each worker wrote, and every contact's messages from all of them together.
+    """
+    reports = [json.loads(out.read_text("utf-8")) for out in outs]
+    got = {i: m for r in reports for i, m in r["got"].items()}
+    return reports, {i: got.get(i, []) for i in dataset.identifiers()}
 
 
 async def test_four_processes_on_one_token_get_exactly_the_data_with_at_most_one_429_each(
@@ -70,17 +87,11 @@ async def test_four_processes_on_one_token_get_exactly_the_data_with_at_most_one
     async with FakeAelystServer(
         token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=LIMIT)
     ) as server:
-        outs = [tmp_path / f"worker-{i}.json" for i in range(4)]
-        workers = [
-            await start_worker(server, 30, i, 4, redis_server.url, outs[i]) for i in range(4)
-        ]
+        workers, outs = await start_workers(server, 30, redis_server.url, tmp_path)
         codes = await asyncio.wait_for(asyncio.gather(*(w.wait() for w in workers)), 120)
-    reports = [report(out) for out in outs]
-    got = {i: m for r in reports for i, m in r["got"].items()}
+    reports, union = reports_and_union(outs, dataset)
     assert [0] * 4 == codes
-    assert ground_truth(dataset, dataset.identifiers()) == {
-        i: got.get(i, []) for i in dataset.identifiers()
-    }
+    assert ground_truth(dataset, dataset.identifiers()) == union
     assert all(r["rate_limited"] <= 1 for r in reports), [r["rate_limited"] for r in reports]
     assert [0] * 4 == [r["fallback_grants"] for r in reports]
 
@@ -93,10 +104,7 @@ async def test_a_worker_killed_mid_run_holds_the_others_back_only_briefly(
     async with FakeAelystServer(
         token=TOKEN, dataset=dataset, rate_limit=RateLimitConfig(requests=LIMIT)
     ) as server:
-        outs = [tmp_path / f"worker-{i}.json" for i in range(4)]
-        workers = [
-            await start_worker(server, 160, i, 4, redis_server.url, outs[i]) for i in range(4)
-        ]
+        workers, outs = await start_workers(server, 160, redis_server.url, tmp_path)
         await wait_for_requests(server, LIMIT)
         os.kill(workers[0].pid, signal.SIGKILL)
         await workers[0].wait()
@@ -112,12 +120,9 @@ async def test_a_worker_killed_mid_run_holds_the_others_back_only_briefly(
         codes = await asyncio.wait_for(asyncio.gather(*(w.wait() for w in workers[1:])), 120)
         rerun = await start_worker(server, 160, 0, 4, redis_server.url, outs[0])
         codes.append(await asyncio.wait_for(rerun.wait(), 120))
-    reports = [report(out) for out in outs]
-    got = {i: m for r in reports for i, m in r["got"].items()}
+    reports, union = reports_and_union(outs, dataset)
     assert [0] * 4 == codes
-    assert ground_truth(dataset, dataset.identifiers()) == {
-        i: got.get(i, []) for i in dataset.identifiers()
-    }
+    assert ground_truth(dataset, dataset.identifiers()) == union
     assert [True] * 3 == busy
     assert admitted >= 0.9 * LIMIT * elapsed, (admitted, elapsed)
     assert all(r["rate_limited"] <= 1 for r in reports[1:])
