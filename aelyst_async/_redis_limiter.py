@@ -201,6 +201,7 @@ class RedisRateLimiter:
         self._reserve = self._redis.register_script(_redis_scripts.RESERVE)
         self._learn = self._redis.register_script(_redis_scripts.LEARN)
         self._give_back = self._redis.register_script(_redis_scripts.GIVE_BACK)
+        self._clear_freeze = self._redis.register_script(_redis_scripts.CLEAR_FREEZE)
         self._fallback = TokenBucketLimiter(
             window=self.window,
             clock=self.clock,
@@ -308,6 +309,30 @@ class RedisRateLimiter:
             self.ttl,
         ]
         self._spawn(self._call(self._learn, key, args))
+
+    async def clear_freeze(self, key: Hashable | None = None) -> None:
+        """
+        End a pause at once, for every process on the key: for an operator who knows the
+        server's `Retry-After` was wrong (as `TokenBucketLimiter.clear_freeze`).
+
+        Args:
+            key: The key to unfreeze; `None` unfreezes every key this limiter has used.
+
+        Example:
+            ```python
+            import os
+
+            from aelyst_async.redis import RedisRateLimiter
+
+            async with RedisRateLimiter(os.environ["REDIS_URL"]) as limiter:
+                await limiter.clear_freeze()
+            ```
+        """
+        keys = list(self._locals) if key is None else [key]
+        for each in keys:
+            await self._call(self._clear_freeze, each, [self.ttl])
+            self._wake(self._local(each))
+        self._fallback.clear_freeze(key)
 
     # -- lifetime ---------------------------------------------------------------------------
 

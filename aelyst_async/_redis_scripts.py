@@ -21,7 +21,7 @@ Rules (the state of one quota key, in two Redis keys that share a hash tag):
 
 from __future__ import annotations
 
-__all__ = ["GIVE_BACK", "LEARN", "RESERVE"]
+__all__ = ["CLEAR_FREEZE", "GIVE_BACK", "LEARN", "RESERVE"]
 
 _PRELUDE = """
 local function num(value, default)
@@ -202,3 +202,21 @@ return 1
 """
 )
 """Give back a reservation a cancelled waiter did not use."""
+
+CLEAR_FREEZE = (
+    _PRELUDE
+    + """
+-- ARGV: now, ttl
+local ttl = tonumber(ARGV[2])
+if now >= frozen then return 0 end
+local early = frozen - now
+frozen = now
+if paced then
+  -- As a pause ending now: one token now, and what was reserved behind it moves forward.
+  at = math.max(now - 1 / rate, at - early)
+end
+save(ttl)
+return 1
+"""
+)
+"""End a pause now, for every process on the key."""

@@ -323,3 +323,20 @@ async def test_a_redis_that_never_answers_falls_back_within_the_operation_timeou
         done.set()
         server.close()
         await server.wait_closed()
+
+
+async def test_clearing_a_pause_lets_every_process_go_at_once(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """clear_freeze() in one process ends a 30 s pause for another one at once."""
+    clock = FakeClock(auto_advance=True)
+    first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
+    await learned(first, 10, 9)
+    await first.acquire(KEY)
+    first.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=30.0))
+    await settle(first)
+    await first.clear_freeze(KEY)
+    await second.acquire(KEY)
+    assert 0.0 == clock.monotonic()
+    await first.aclose()
+    await second.aclose()
