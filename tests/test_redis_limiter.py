@@ -15,7 +15,14 @@ from collections.abc import Hashable
 import pytest
 import redis.asyncio as aioredis
 
-from aelyst_async import AelystClient, KeyPausedError, RateLimit, Shard
+from aelyst_async import (
+    AelystClient,
+    KeyPausedError,
+    RateLimit,
+    RateLimiter,
+    Shard,
+    TokenBucketLimiter,
+)
 from aelyst_async.redis import RedisRateLimiter
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, RateLimitConfig
 
@@ -340,3 +347,45 @@ async def test_clearing_a_pause_lets_every_process_go_at_once(
     assert 0.0 == clock.monotonic()
     await first.aclose()
     await second.aclose()
+
+
+STEPS_429 = [(200, RateLimit(limit=10, remaining=9))] + [(200, RateLimit(limit=10))] * 9
+SCENARIOS = {
+    "learned-then-paced": [(200, RateLimit(limit=10, remaining=3))]
+    + [(200, RateLimit(limit=10))] * 8,
+    "per-minute-from-reset": [(200, RateLimit(limit=60, remaining=0, reset=60.0))]
+    + [(200, RateLimit(limit=60, reset=59.0))] * 3,
+    "refused-then-cut": [
+        *STEPS_429,
+        (429, RateLimit(limit=10, remaining=0, retry_after=2.0)),
+        *[(200, RateLimit(limit=10))] * 6,
+    ],
+    "no-headers-then-adaptive": [
+        *[(200, RateLimit())] * 3,
+        (429, RateLimit(retry_after=1.0)),
+        *[(200, RateLimit())] * 4,
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", list(SCENARIOS.values()), ids=list(SCENARIOS))
+async def test_the_redis_limiter_grants_when_the_in_process_one_does(
+    redis_server: RedisServer, namespace: str, steps: list[tuple[int, RateLimit]]
+) -> None:
+    """The same answers, one request at a time: both limiters grant at the same moments."""
+
+    async def grants(limiter: RateLimiter, clock: FakeClock) -> list[float]:
+        times = []
+        for status, headers in steps:
+            await limiter.acquire(KEY)
+            times.append(round(clock.monotonic(), 6))
+            limiter.observe(KEY, status, headers)
+            if isinstance(limiter, RedisRateLimiter):
+                await limiter.flush()
+        return times
+
+    local_clock, shared_clock = FakeClock(auto_advance=True), FakeClock(auto_advance=True)
+    expected = await grants(TokenBucketLimiter(clock=local_clock), local_clock)
+    async with limiter(redis_server, namespace, shared_clock) as shared:
+        assert expected == await grants(shared, shared_clock)
+    assert len(set(expected)) > 3  # the scenario paces, it does not just let everything through
