@@ -51,6 +51,14 @@ async def settle(*limiters: RedisRateLimiter) -> None:
         await each.flush()
 
 
+async def refused(one: RedisRateLimiter, retry_after: float) -> None:
+    """Learn 10/s on KEY, then send one request that is refused for `retry_after` seconds."""
+    await learned(one, 10, 9)
+    await one.acquire(KEY)
+    one.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=retry_after))
+    await settle(one)
+
+
 async def learned(one: RedisRateLimiter, limit: int, remaining: int, **headers: float) -> None:
     """Probe KEY and teach it the quota from the answer, in Redis."""
     await one.acquire(KEY)
@@ -93,10 +101,7 @@ async def test_a_429_seen_by_one_process_pauses_the_others(
     """Retry-After observed by one limiter holds back another limiter's next request."""
     clock = FakeClock(auto_advance=True)
     first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
-    await learned(first, 10, 9)
-    await first.acquire(KEY)
-    first.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=3.0))
-    await settle(first)
+    await refused(first, retry_after=3.0)
     await second.acquire(KEY)
     assert 3.0 == pytest.approx(clock.monotonic())
     await first.aclose()
@@ -338,10 +343,7 @@ async def test_clearing_a_pause_lets_every_process_go_at_once(
     """clear_freeze() in one process ends a 30 s pause for another one at once."""
     clock = FakeClock(auto_advance=True)
     first, second = (limiter(redis_server, namespace, clock) for _ in range(2))
-    await learned(first, 10, 9)
-    await first.acquire(KEY)
-    first.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=30.0))
-    await settle(first)
+    await refused(first, retry_after=30.0)
     await first.clear_freeze(KEY)
     await second.acquire(KEY)
     assert 0.0 == clock.monotonic()
