@@ -53,6 +53,7 @@ from ._models import (
     UnknownMessage,
 )
 from ._pagination import MessagePager
+from ._sharding import Shard, shard_of
 
 if typing.TYPE_CHECKING:
     from ._converter import to_wire
@@ -148,6 +149,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",
+    "Shard",
     "SystemClock",
     "TextMessage",
     "Timeout",
@@ -156,5 +158,6 @@ __all__ = [
     "UnknownMessage",
     "__version__",
     "run_export",
+    "shard_of",
     "to_wire",
 ]

@@ -1,5 +1,5 @@
 """
-6. Import: what `import aelyst_async` costs a program, against `import aiohttp` alone.
+8. Import: what `import aelyst_async` costs a program, against `import aiohttp` alone.
 
 Each run is a fresh interpreter (`python -c "import ..."`), timed whole from outside: its CPU
 seconds (user and system) as the operating system counts them for the finished child. The two
@@ -55,7 +55,7 @@ class ImportResult:
             for name, runs in self.seconds.items()
         )
         return Section(
-            title="6. Import",
+            title="8. Import",
             intro=(
                 "CPU of a fresh interpreter that imports the package, against one that imports "
                 "aiohttp alone; the ratio is the median of paired runs."

@@ -1,6 +1,6 @@
 """
 Fixtures shared by the test modules: the shipped pytest plugin's fake server and client, under
-the names the tests use, and tasks on a manual fake clock.
+the names the tests use; tasks on a manual fake clock; a real redis-server.
 
 A module chooses its server's token and data with the plugin's marker, e.g.
 `pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)`; the client sends that
@@ -9,7 +9,7 @@ token. Both run on the plugin's auto-advancing `FakeClock`, so no backoff waits 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -17,6 +17,7 @@ from aelyst_async import AelystClient
 from aelyst_async.testing import FakeAelystServer, FakeClock
 
 from .helpers import Tasks
+from .redis_server import RedisServer
 
 pytest_plugins = ["aelyst_async.testing.pytest_plugin"]
 
@@ -53,3 +54,14 @@ async def tasks(clock: FakeClock) -> AsyncIterator[Tasks]:
     started = Tasks(clock)
     yield started
     await started.cancel_all()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """
+    A real redis-server on 127.0.0.1 for the whole session (see `redis_server.py`).
+    """
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

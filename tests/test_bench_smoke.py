@@ -17,7 +17,7 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import deadline, decode, e2e, imports, instructions, memory, ratelimit
+from bench import deadline, decode, e2e, imports, instructions, memory, quota, ratelimit
 from bench.__main__ import END, START, document, write_results
 from bench._harness import SMOKE, Section, Server
 
@@ -126,6 +126,17 @@ def test_instruction_counting_reads_callgrind_and_runs_each_workload(
         for name in chosen:
             instructions.main(["--child", name, server.url, "--contacts", "2"])
             assert f"{2 * instructions.MESSAGES // 50} requests per pass" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_shared_quota_benchmark_runs_both_ways_and_costs_both_limiters() -> None:
+    """4 worker processes through Redis and in-process, and both limiters' costs, reported."""
+    result = quota.run(SMOKE)
+    assert {quota.REDIS, quota.BEFORE} == set(result.runs)
+    assert {quota.IN_PROCESS, quota.SHARED} == set(result.costs)
+    assert 2.0 == result.costs[quota.SHARED][0].round_trips
+    for section in result.sections():
+        _renders(section)
 
 
 def test_the_deadline_benchmark_reports_both_ways_of_decoding(

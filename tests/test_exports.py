@@ -17,14 +17,20 @@ from pathlib import Path
 import pytest
 
 import aelyst_async
+import aelyst_async.redis
 import aelyst_async.testing
 
 PACKAGES = [
     pytest.param(aelyst_async, id="aelyst_async"),
+    pytest.param(aelyst_async.redis, id="aelyst_async.redis"),
     pytest.param(aelyst_async.testing, id="aelyst_async.testing"),
 ]
 # Modules a user imports by name; every other module is private (`_name`).
-PUBLIC_MODULES = {"aelyst_async.testing", "aelyst_async.testing.pytest_plugin"}
+PUBLIC_MODULES = {
+    "aelyst_async.redis",
+    "aelyst_async.testing",
+    "aelyst_async.testing.pytest_plugin",
+}
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
 
 

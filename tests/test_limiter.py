@@ -40,10 +40,13 @@ def answer(
     limit: int | None = 10,
     remaining: int | None = None,
     retry_after: float | None = None,
+    reset: float | None = None,
     key: Hashable = KEY,
 ) -> None:
     limiter.observe(
-        key, status, RateLimit(limit=limit, remaining=remaining, retry_after=retry_after)
+        key,
+        status,
+        RateLimit(limit=limit, remaining=remaining, retry_after=retry_after, reset=reset),
     )
 
 
@@ -253,7 +256,7 @@ async def test_a_2xx_without_headers_makes_the_key_unmetered(
 async def test_an_unmetered_key_still_pauses_on_429(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """A 429 pauses an unmetered key, which then probes again (no herd after the pause)."""
+    """A 429 pauses an unmetered key, which then paces at half the rate the server admitted."""
     await limiter.acquire(KEY, timeout=0)
     answer(limiter, limit=None, remaining=None)
     answer(limiter, 429, limit=None, remaining=None, retry_after=2.0)
@@ -261,7 +264,13 @@ async def test_an_unmetered_key_still_pauses_on_429(
     for _ in range(3):
         await tasks.start(holding(limiter, tasks.clock, times))
     await tasks.clock.advance(5.0)
-    assert ([2.0], "probing") == (times, limiter.snapshot(KEY).mode)
+    # One answer admitted over (at least) one window: 1/s, halved; no herd after the pause,
+    # and the first request, unanswered, holds the one place until it ages out at 2.5.
+    assert ([2.0, 4.5], "adaptive", 0.5) == (
+        times,
+        limiter.snapshot(KEY).mode,
+        limiter.snapshot(KEY).rate,
+    )
 
 
 async def test_headers_later_make_an_unmetered_key_metered(limiter: TokenBucketLimiter) -> None:
@@ -397,7 +406,7 @@ async def test_unanswered_requests_stop_counting_after_half_a_window(
 async def test_a_429_freezes_every_waiter_until_retry_after(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """All tasks waiting on the key stay paused until Retry-After, then go at the rate."""
+    """All tasks waiting on the key stay paused until Retry-After, then go at half the rate."""
     clock = tasks.clock
     await learned(limiter)
     await drain(limiter, 9)
@@ -407,7 +416,8 @@ async def test_a_429_freezes_every_waiter_until_retry_after(
     await clock.advance(2.999)
     assert [False] * 4 == [w.done() for w in waiters]
     await clock.advance(1.0)
-    assert pytest.approx([3.0, 3.1, 3.2, 3.3]) == [outcome(w) for w in waiters]
+    # No Reset was sent, so the refusal also cut the rate from 10/s to 5/s (rule 10).
+    assert pytest.approx([3.0, 3.2, 3.4, 3.6]) == [outcome(w) for w in waiters]
 
 
 async def test_a_429_pauses_a_waiter_that_was_about_to_go(
@@ -710,3 +720,86 @@ async def test_a_burst_still_on_its_way_is_not_followed_by_more_than_the_server_
         await tasks.start(network.exchange(0.01, 0.01))  # and more, fast
     await tasks.clock.advance(2.0)
     assert (15, 0) == (network.server.accepted, network.server.refused)
+
+
+# -- any quota window (rules 9 and 10) --------------------------------------------------------
+
+
+async def cut_once(limiter: TokenBucketLimiter, clock: FakeClock) -> None:
+    """
+    Learn 10/s without a Reset, spend the full bucket, and be refused: the rate halves to
+    5/s; return when the one-second pause is over.
+    """
+    await learned(limiter, limit=10)
+    await drain(limiter, 9)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    await clock.advance(1.0)
+
+
+async def test_reset_sets_the_window_the_bucket_refills_over(limiter: TokenBucketLimiter) -> None:
+    """Limit 60 with Reset 60: a per-minute quota, refilled at one request a second."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_the_longest_reset_seen_is_the_window(limiter: TokenBucketLimiter) -> None:
+    """A Reset read mid-window is shorter than the window: it never narrows a longer one."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=50, reset=20.0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, limit=60, remaining=30, reset=5.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_a_refusal_with_a_known_window_pauses_without_cutting_the_rate(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """With the window known from Reset, a 429 freezes the key and leaves the rate alone."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, 429, limit=60, remaining=0, retry_after=2.0, reset=60.0)
+    assert (1.0, 2.0) == (limiter.snapshot(KEY).rate, limiter.snapshot(KEY).frozen_until)
+
+
+async def test_a_refusal_without_a_window_halves_the_rate(limiter: TokenBucketLimiter) -> None:
+    """No Reset: a 429 after the server admitted under half the rate cuts to half of that."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 3)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    # Four answers over (at least) the one-second window: 4/s admitted, under half of 10/s.
+    assert 2.0 == limiter.snapshot(KEY).rate
+
+
+async def test_a_refusal_echoed_during_the_pause_cuts_the_rate_once(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """429s that arrive while the key is paused were sent before the first: one cut only."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 7)
+    for _ in range(3):
+        answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 5.0 == limiter.snapshot(KEY).rate
+
+
+async def test_clean_answers_add_the_rate_back_in_steps(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """After a cut, each clean answer adds 1/64 of the cut rate, up to Limit / window."""
+    await cut_once(limiter, tasks.clock)
+    rates = []
+    for count in (32, 32, 32):
+        run = await tasks.start(paced(limiter, tasks.clock, count))
+        await tasks.clock.advance(20.0)
+        outcome(run)
+        rates.append(limiter.snapshot(KEY).rate)
+    assert pytest.approx([7.5, 10.0, 10.0]) == rates
+
+
+async def test_refusals_with_nothing_admitted_between_halve_the_rate_each_time(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """Two cuts with no answer between: the rate halves twice, never collapses to nothing."""
+    await cut_once(limiter, tasks.clock)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 2.5 == limiter.snapshot(KEY).rate
