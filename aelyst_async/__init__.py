@@ -77,13 +77,11 @@ def __getattr__(name: str) -> typing.Any:
     above), imported when first asked for: reading the version, or building the converter,
     costs more than importing the rest of the package, and most programs never export.
     """
+    value: typing.Any
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from ._version import sdk_version
 
-        try:
-            value: typing.Any = version("aelyst-async")
-        except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
-            value = "0+unknown"
+        value = sdk_version()
     elif name == "to_wire":
         from ._converter import to_wire
 

@@ -151,24 +151,6 @@ def check_cursors(cursors: object) -> dict[str, str]:
     return checked
 
 
-def check_concurrency(concurrency: object) -> int:
-    """
-    Validate `concurrency`: an integer from 1 to 1000.
-
-    Raises:
-        InvalidArgumentError: Naming the value.
-    """
-    if (
-        isinstance(concurrency, bool)
-        or not isinstance(concurrency, int)
-        or not 1 <= concurrency <= 1000
-    ):
-        raise InvalidArgumentError(
-            f"concurrency must be an integer from 1 to 1000, not {concurrency!r}"
-        )
-    return concurrency
-
-
 class BulkEngine:
     """
     The workers and their queue. Deliberately holds no reference to the `MessageStream`, so

@@ -24,14 +24,14 @@ import platform
 import sys
 import warnings
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import yarl
 
-from ._bulk import BulkEngine, MessageStream, check_concurrency
+from ._bulk import BulkEngine, MessageStream
+from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, is_int
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
@@ -41,6 +41,7 @@ from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
 from ._pagination import FetchPage, MessagePager
 from ._protocol import (
+    LIST_MESSAGES_PATH,
     LIST_MESSAGES_ROUTE,
     Response,
     check_base_url,
@@ -49,6 +50,7 @@ from ._protocol import (
 )
 from ._retry import call_with_retries
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
+from ._version import sdk_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -81,11 +83,8 @@ DEFAULT: Final = _Default()
 
 
 def _user_agent() -> str:
-    try:
-        sdk = version("aelyst-async")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        sdk = "0+unknown"
-    return f"aelyst-async/{sdk} python/{platform.python_version()} {sys.platform}"
+    # Read when the first client is made, not when the SDK is imported (see `_version`).
+    return f"aelyst-async/{sdk_version()} python/{platform.python_version()} {sys.platform}"
 
 
 class _Secret:
@@ -115,14 +114,6 @@ class _Secret:
     __str__ = __repr__
 
 
-def _check_max_items(max_items: object) -> int | None:
-    if max_items is None:
-        return None
-    if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0:
-        raise InvalidArgumentError(f"max_items must be an integer >= 0 or None, not {max_items!r}")
-    return max_items
-
-
 def _check_cursor(cursor_id: object) -> str | None:
     if cursor_id is None:
         return None
@@ -131,19 +122,9 @@ def _check_cursor(cursor_id: object) -> str | None:
             "cursor_id is NO_SAFE_CURSOR: that iteration cannot be resumed without repeating "
             "messages already delivered"
         )
-    if isinstance(cursor_id, bool) or not isinstance(cursor_id, (str, int)) or cursor_id == "":
+    if not (isinstance(cursor_id, str) or is_int(cursor_id)) or cursor_id == "":
         raise InvalidArgumentError(f"cursor_id must be a non-empty str or None, not {cursor_id!r}")
     return str(cursor_id)
-
-
-def _check_max_response_bytes(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
-        raise InvalidArgumentError(
-            f"max_response_bytes must be an integer of at least 1024 bytes, or None, not {value!r}"
-        )
-    return value
 
 
 def _check_retry(retry: object) -> RetryPolicy | None:
@@ -229,7 +210,7 @@ class Messages:
         contact = coerce_identifier(identifier)
         checked_limit = check_limit(limit)
         cursor = _check_cursor(cursor_id)
-        most = _check_max_items(max_items)
+        most = check_int("max_items", max_items, low=0, optional=True)
         fetch = self._fetcher(retry, timeout)
         return MessagePager(fetch, contact, limit=checked_limit, cursor_id=cursor, max_items=most)
 
@@ -237,7 +218,7 @@ class Messages:
         self,
         identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
         *,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
         limit: int | None = 50,
         cursors: Mapping[str, str] | Mapping[Identifier, str] | None = None,
         fail_fast: bool = False,
@@ -353,9 +334,12 @@ class AelystClient:
             rate_limiter = TokenBucketLimiter(clock=self._clock)
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
-        self._route_description = f"GET {self._base_url.path}/contact/{{identifier}}/message/list"
+        self._route_description = f"GET {self._base_url.path}{LIST_MESSAGES_PATH}"
         self._transport = AiohttpTransport(
-            session, max_response_bytes=_check_max_response_bytes(max_response_bytes)
+            session,
+            max_response_bytes=check_int(
+                "max_response_bytes", max_response_bytes, low=1024, optional=True
+            ),
         )
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4

@@ -7,40 +7,18 @@ a message naming the value, and a value can be shared between clients and calls.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from ._checks import check_int, check_seconds, is_int, is_number
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout", "check_seconds"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 NEVER_RETRY_STATUSES: frozenset[int] = frozenset({400, 401, 403, 404})
-
-
-def check_seconds(name: str, value: object, *, positive: bool) -> float:
-    """
-    Validate a number of seconds: finite, and above zero when `positive` (else zero or more).
-
-    Returns:
-        The value as a float.
-
-    Raises:
-        InvalidArgumentError: Naming the option and the value.
-    """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        wanted = "a positive number of seconds" if positive else "a number of seconds >= 0"
-        raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
-    return float(value)
 
 
 def _seconds(
@@ -97,7 +75,7 @@ class Timeout:
             return value
         if value is None:
             return cls()
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise InvalidArgumentError(
                 f"timeout must be a Timeout or a number of seconds, not {value!r}"
             )
@@ -109,10 +87,7 @@ def _statuses(value: Iterable[int]) -> frozenset[int]:
 
 
 def _check_attempts(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"RetryPolicy.max_attempts must be an integer >= 1, not {value!r}"
-        )
+    check_int("RetryPolicy.max_attempts", value, low=1)
 
 
 def _check_statuses(
@@ -123,7 +98,7 @@ def _check_statuses(
         raise InvalidArgumentError(
             f"RetryPolicy.retry_statuses may not contain {forbidden}: those are never retried"
         )
-    bad = sorted(repr(s) for s in value if not isinstance(s, int) or not 100 <= s <= 599)
+    bad = sorted(repr(s) for s in value if not is_int(s) or not 100 <= s <= 599)
     if bad:
         raise InvalidArgumentError(
             f"RetryPolicy.retry_statuses holds invalid statuses: {', '.join(bad)}"

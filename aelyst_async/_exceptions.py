@@ -28,10 +28,13 @@ Rules this module keeps:
    first bytes of the body: a body is never decoded whole to make one.
 3. `str(error)` is at most `MESSAGE_CHARS` characters, whatever the server wrote in its
    `message` or body; the longer (still bounded) excerpts stay on `body` and `api_message`.
-4. `resume_cursor` and `identifier` are filled in by the paginator when an error ends an
-   iteration, so that the caller can resume exactly where it stopped. `resume_cursor` is
+4. `resume_cursor` and `identifier` are given by the paginator when an error ends an
+   iteration (to the constructor of a `PaginationError`, through `set_resume_point` for the
+   error of a request), so that the caller can resume exactly where it stopped. `resume_cursor` is
    `NO_SAFE_CURSOR` when every cursor the iteration knows would repeat a page already
    delivered; `None` means "from the start", never "no safe cursor".
+5. An exception is complete when its constructor returns: nothing writes its attributes
+   afterwards, except `set_resume_point` (rule 4). Times come from the client's `Clock`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, final
+
+from ._clock import SystemClock
 
 if TYPE_CHECKING:
     from ._models import Page, RateLimit
@@ -134,14 +139,37 @@ class AelystError(Exception):
             cursor resumes it without repeating a page already delivered.
     """
 
-    identifier: str | None = None
-    resume_cursor: ResumeCursor = None
+    identifier: str | None
+    resume_cursor: ResumeCursor
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        identifier: str | None = None,
+        resume_cursor: ResumeCursor = None,
+    ) -> None:
         if len(message) > MESSAGE_CHARS:
             message = message[: MESSAGE_CHARS - 1] + "…"
         super().__init__(message)
         self.message = message
+        self.identifier = identifier
+        self.resume_cursor = resume_cursor
+
+    def set_resume_point(self, identifier: str, resume_cursor: ResumeCursor) -> None:
+        """
+        Record which iteration this error ended, and where that iteration resumes.
+
+        The paginator calls it on the error of a request that ends an iteration (module
+        rule 4); it is the only change an error undergoes after its construction.
+
+        Args:
+            identifier: The contact being listed.
+            resume_cursor: The cursor that resumes with the page that failed, `None` for
+                the start, or `NO_SAFE_CURSOR`.
+        """
+        self.identifier = identifier
+        self.resume_cursor = resume_cursor
 
     def __str__(self) -> str:
         return self.message
@@ -178,8 +206,10 @@ class PaginationError(AelystError):
         cursor: str | None = None,
         link: str | None = None,
         page: Page | None = None,
+        identifier: str | None = None,
+        resume_cursor: ResumeCursor = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, identifier=identifier, resume_cursor=resume_cursor)
         self.cursor = cursor
         self.link = None if link is None else body_excerpt(link)
         self.page = page
@@ -296,7 +326,8 @@ class APIStatusError(APIError):
         headers: The response headers.
         body: An excerpt of the response body (at most `BODY_EXCERPT_CHARS` characters).
         rate_limit: The rate-limit state the response reported.
-        received_at: When the response arrived (aware UTC).
+        received_at: When the response arrived (aware UTC): by the client's clock, or the
+            system's when not given.
     """
 
     def __init__(
@@ -310,6 +341,7 @@ class APIStatusError(APIError):
         body: bytes | str | None = None,
         rate_limit: RateLimit | None = None,
         url: str | None = None,
+        received_at: _dt.datetime | None = None,
     ) -> None:
         super().__init__(message, url=url)
         self.status = status
@@ -318,7 +350,9 @@ class APIStatusError(APIError):
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit
-        self.received_at = _dt.datetime.now(_dt.timezone.utc)
+        if received_at is None:
+            received_at = _dt.datetime.fromtimestamp(SystemClock().wall(), _dt.timezone.utc)
+        self.received_at = received_at
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"
@@ -353,10 +387,38 @@ class RateLimitError(APIStatusError):
     HTTP 429: too many requests.
 
     Attributes:
-        retry_after: Seconds to wait before retrying, as the server said, or `None`.
+        retry_after: Seconds to wait before retrying, as the server said (by default, the
+            `Retry-After` of `rate_limit`), or `None`.
     """
 
-    retry_after: float | None = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retry_after: float | None = None,
+        code: int | str | None = None,
+        api_message: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        rate_limit: RateLimit | None = None,
+        url: str | None = None,
+        received_at: _dt.datetime | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status=status,
+            code=code,
+            api_message=api_message,
+            headers=headers,
+            body=body,
+            rate_limit=rate_limit,
+            url=url,
+            received_at=received_at,
+        )
+        if retry_after is None and rate_limit is not None:
+            retry_after = rate_limit.retry_after
+        self.retry_after = retry_after
 
     @property
     def retry_at(self) -> _dt.datetime | None:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import attrs
 
+from ._checks import is_int
 from ._exceptions import InvalidArgumentError
 
 __all__ = ["Identifier", "IdentifierKind", "coerce_identifier"]
@@ -88,7 +89,7 @@ class Identifier:
         """
         The identifier of a contact id.
         """
-        if isinstance(contact_id, bool) or not isinstance(contact_id, (int, str)):
+        if not (is_int(contact_id) or isinstance(contact_id, str)):
             raise InvalidArgumentError(
                 f"a contact id must be an int or a str of digits, not {contact_id!r}"
             )

@@ -76,8 +76,8 @@ from typing import Literal, Protocol
 
 import attrs
 
+from ._checks import check_seconds
 from ._clock import Clock, SystemClock
-from ._config import check_seconds
 from ._models import RateLimit
 
 __all__ = ["BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"]

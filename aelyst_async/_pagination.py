@@ -141,8 +141,7 @@ class MessagePager:
             try:
                 page = await self._fetch(self._identifier, request_limit, cursor)
             except AelystError as error:
-                error.identifier = str(self._identifier)
-                error.resume_cursor = cursor
+                error.set_resume_point(str(self._identifier), cursor)
                 raise
             if left is not None:
                 if len(page.items) > left:  # the server ignored the smaller limit
@@ -173,8 +172,9 @@ class MessagePager:
                 f"{shown}; the page it came with was delivered, and no cursor resumes after it",
                 link=link,
                 page=page,
+                identifier=str(self._identifier),
+                resume_cursor=NO_SAFE_CURSOR,
             )
-            error.resume_cursor = NO_SAFE_CURSOR
         elif cursor is not None and cursor in visited:
             error = PaginationError(
                 f"the server sent cursor {body_excerpt(cursor, _SHOWN_LINK_CHARS)!r} twice "
@@ -183,8 +183,9 @@ class MessagePager:
                 cursor=cursor,
                 link=link,
                 page=page,
+                identifier=str(self._identifier),
+                resume_cursor=NO_SAFE_CURSOR,
             )
-            error.resume_cursor = NO_SAFE_CURSOR
         elif cursor is not None and empty_run >= MAX_EMPTY_PAGES:
             error = PaginationError(
                 f"the server sent {empty_run} empty pages in a row while listing {who}; "
@@ -193,9 +194,9 @@ class MessagePager:
                 cursor=cursor,
                 link=link,
                 page=page,
+                identifier=str(self._identifier),
+                resume_cursor=cursor,
             )
-            error.resume_cursor = cursor
         else:
             return None
-        error.identifier = str(self._identifier)
         return error

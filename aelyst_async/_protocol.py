@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import functools
 import math
@@ -29,6 +30,7 @@ import attrs
 import orjson
 import yarl
 
+from ._checks import check_int, is_int
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -44,7 +46,10 @@ from ._identifiers import Identifier
 from ._models import RateLimit
 
 __all__ = [
+    "LIST_MESSAGES_PATH",
     "LIST_MESSAGES_ROUTE",
+    "LIST_PREFIX",
+    "LIST_SUFFIX",
     "Response",
     "check_base_url",
     "check_limit",
@@ -56,10 +61,14 @@ __all__ = [
     "parse_rate_limit",
     "parse_reset",
     "parse_retry_after",
+    "utc_datetime",
 ]
 
-LIST_MESSAGES_ROUTE = "GET /contact/{identifier}/message/list"
-_LIST_SUFFIX = "/message/list"
+LIST_MESSAGES_PATH = "/contact/{identifier}/message/list"
+"""The one route of the API, under the base URL (the reference page's template)."""
+LIST_MESSAGES_ROUTE = f"GET {LIST_MESSAGES_PATH}"
+"""The route as the rate limiter keys it."""
+LIST_PREFIX, _, LIST_SUFFIX = LIST_MESSAGES_PATH.partition("{identifier}")
 
 
 @attrs.frozen(kw_only=True)
@@ -225,7 +234,7 @@ def _error_fields(body: bytes) -> tuple[int | str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     code = data.get("code")
-    if not isinstance(code, (int, str)) or isinstance(code, bool):
+    if not (is_int(code) or isinstance(code, str)):
         code = None
     if isinstance(code, str):
         code = body_excerpt(code, _CODE_CHARS)
@@ -250,9 +259,9 @@ def _not_found_detail(url: str, *, from_api: bool) -> str:
     """
     path = yarl.URL(url, encoded=True).raw_path if url else ""
     base, found, rest = path.rpartition("/contact/")
-    if not found or not rest.endswith(_LIST_SUFFIX):
+    if not found or not rest.endswith(LIST_SUFFIX):
         return ""
-    segment = rest[: -len(_LIST_SUFFIX)]
+    segment = rest[: -len(LIST_SUFFIX)]
     detail = f" (contact {body_excerpt(unquote(segment), _CODE_CHARS)!r})"
     last = base.rstrip("/").rpartition("/")[2]
     if not from_api and not _VERSION_SEGMENT.fullmatch(last):
@@ -264,9 +273,16 @@ def _not_found_detail(url: str, *, from_api: bool) -> str:
     return detail
 
 
-def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusError | None:
+def error_for_response(
+    response: Response, rate_limit: RateLimit, *, received_at: float | None = None
+) -> APIStatusError | None:
     """
     Classify a response: `None` for a 2xx, else the typed error to raise.
+
+    Args:
+        response: The response.
+        rate_limit: What its rate-limit headers said.
+        received_at: When it arrived, in seconds since the epoch (the client clock's `wall()`).
     """
     status = response.status
     if 200 <= status < 300:
@@ -284,7 +300,7 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
         text += _not_found_detail(response.url, from_api=api_message is not None)
     if cls is RateLimitError and rate_limit.retry_after is not None:
         text += f"; retry after {rate_limit.retry_after:g}s"
-    error = cls(
+    return cls(
         text,
         status=status,
         code=code,
@@ -293,10 +309,15 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
         body=response.body,
         rate_limit=rate_limit,
         url=response.url,
+        received_at=None if received_at is None else utc_datetime(received_at),
     )
-    if isinstance(error, RateLimitError):
-        error.retry_after = rate_limit.retry_after
-    return error
+
+
+def utc_datetime(seconds: float) -> datetime.datetime:
+    """
+    An aware UTC datetime from seconds since the epoch.
+    """
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
 
 
 MAX_LIMIT = 50
@@ -309,13 +330,7 @@ def check_limit(limit: object, *, name: str = "limit") -> int | None:
     Raises:
         InvalidArgumentError: Naming the value, when it is anything else.
     """
-    if limit is None:
-        return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgumentError(
-            f"{name} must be an integer from 1 to {MAX_LIMIT}, not {limit!r}"
-        )
-    return limit
+    return check_int(name, limit, low=1, high=MAX_LIMIT, optional=True)
 
 
 def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
@@ -342,7 +357,7 @@ def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
 
 @functools.lru_cache(maxsize=4096)
 def _list_path(base_url: yarl.URL, identifier: Identifier) -> str:
-    return f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}{_LIST_SUFFIX}"
+    return f"{str(base_url).rstrip('/')}{LIST_PREFIX}{identifier.path_segment}{LIST_SUFFIX}"
 
 
 def list_messages_url(

@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from . import _redis_scripts
+from ._checks import check_seconds
 from ._clock import Clock, SystemClock
-from ._config import check_seconds
 from ._exceptions import InvalidArgumentError
 from ._limiter import INCREASE_STEPS, MIN_RATE, KeyPausedError, TokenBucketLimiter
 from ._limiter import _timeout_message as timeout_message

@@ -63,7 +63,7 @@ from ._exceptions import (
 )
 from ._limiter import RateLimiter
 from ._models import RateLimit
-from ._protocol import Response, error_for_response, parse_rate_limit
+from ._protocol import Response, error_for_response, parse_rate_limit, utc_datetime
 
 __all__ = ["THREADED_DECODE_BYTES", "call_with_retries"]
 
@@ -180,7 +180,7 @@ async def call_with_retries(
             rate_limit = parse_rate_limit(response.headers, now=clock.wall())
             if limiter is not None:
                 limiter.observe(key, response.status, _capped(rate_limit, policy))
-            status_error = error_for_response(response, rate_limit)
+            status_error = error_for_response(response, rate_limit, received_at=clock.wall())
             if status_error is None:
                 try:
                     return await _decode(decode, response, rate_limit, deadline, attempt)
@@ -231,15 +231,15 @@ def _paused(deadline: _Deadline, retry_after: float, last: APIError | None) -> R
     The error of a call whose key is paused past its deadline (module rule 4).
     """
     status = last.status if isinstance(last, APIStatusError) else 429
-    error = RateLimitError(
+    return RateLimitError(
         f"{deadline.description}: the rate limiter pauses this key for another "
         f"{retry_after:.3g}s, past the deadline of {deadline.total:g}s; retry after "
         f"{retry_after:.3g}s",
         status=status,
+        retry_after=retry_after,
         url=None if last is None else last.url,
+        received_at=utc_datetime(deadline.clock.wall()),
     )
-    error.retry_after = retry_after
-    return error
 
 
 async def _decode(

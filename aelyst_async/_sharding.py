@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import attrs
 
+from ._checks import check_int
 from ._exceptions import InvalidArgumentError
 from ._identifiers import Identifier
 
@@ -54,17 +55,12 @@ def shard_of(identifier: str | Identifier, count: int) -> int:
 
 
 def _check_count(count: object) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InvalidArgumentError(f"shard count must be an integer >= 1, not {count!r}")
-    return count
+    return check_int("shard count", count, low=1)
 
 
 def _check_index(instance: Shard, attribute: attrs.Attribute[int], index: object) -> None:
     count = _check_count(instance.count)
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
-        raise InvalidArgumentError(
-            f"shard index must be an integer from 0 to {count - 1} (of {count}), not {index!r}"
-        )
+    check_int("shard index", index, low=0, high=count - 1)
 
 
 @attrs.frozen

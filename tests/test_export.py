@@ -34,7 +34,7 @@ from aelyst_async import (
     InvalidArgumentError,
     RetryPolicy,
 )
-from aelyst_async._bulk import check_concurrency
+from aelyst_async._checks import MAX_CONCURRENCY, check_concurrency
 from aelyst_async._converter import dump_json, parse_json
 from aelyst_async._export import (
     ExportError,
@@ -47,7 +47,6 @@ from aelyst_async._export import (
     read_lines_in_thread,
     run_export,
 )
-from aelyst_async._export._options import MAX_CONCURRENCY
 from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
 
 from .strategies import messages, typed

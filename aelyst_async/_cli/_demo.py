@@ -9,13 +9,13 @@ import contextlib
 import secrets
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import click
 import orjson
 
 from .._client import AelystClient
+from .._clock import SystemClock
 from .._export import ExportOptions, run_export
 from ..testing._data import MAX_CONTACTS
 from ._errors import EXIT_ERROR, Failure, one_line, run
@@ -83,8 +83,9 @@ async def run_demo(
                 file=sys.stdout,
                 flush=True,
             )
-            async with AelystClient(token, base_url=server.url) as client:
-                started = time.monotonic()
+            clock = SystemClock()
+            async with AelystClient(token, base_url=server.url, clock=clock) as client:
+                started = clock.monotonic()
                 options = ExportOptions(
                     concurrency=concurrency,
                     overwrite=True,
@@ -94,7 +95,7 @@ async def run_demo(
                     ),
                 )
                 summary = await run_export(client, dataset.identifiers(), out, options=options)
-                elapsed = time.monotonic() - started
+                elapsed = clock.monotonic() - started
             answered = server.stats.by_status.get(200, 0)
         truth: collections.Counter[tuple[str, int]] = collections.Counter(
             (identifier, message["messageId"])

@@ -14,9 +14,9 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import click
 
+from .._checks import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
 from .._exceptions import AelystError
-from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._export._progress import PLAIN_PROGRESS_EVERY
 from ._errors import EXIT_ERROR, Failure, one_line
 

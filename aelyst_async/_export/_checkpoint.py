@@ -11,6 +11,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from .._checks import is_int
 from .._exceptions import ExportError
 from ._results import FailedContact
 
@@ -116,7 +117,7 @@ class Checkpoint:
 
 
 def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise TypeError(f"expected an integer >= 0, got {value!r}")
     return value
 

@@ -6,29 +6,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
-from .._bulk import check_concurrency
+from .._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, check_number
 from .._clock import Clock
-from .._exceptions import InvalidArgumentError
 from .._protocol import MAX_LIMIT, check_limit
 
 if TYPE_CHECKING:
     from ._progress import ExportProgress
 
 __all__ = [
-    "DEFAULT_CONCURRENCY",
-    "MAX_CONCURRENCY",
     "ExportOptionChanges",
     "ExportOptions",
     "default_checkpoint_path",
 ]
-
-DEFAULT_CONCURRENCY: Final = 8
-MAX_CONCURRENCY: Final = 1000
-"""The most contacts `list_many` lists at once (the bound `check_concurrency` enforces)."""
 
 
 def default_checkpoint_path(out: str | os.PathLike[str]) -> Path:
@@ -53,13 +46,11 @@ def _check_limit(instance: object, attribute: attrs.Attribute[Any], value: Any) 
 
 def _check_interval(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     # Infinity is allowed: checkpoints every `checkpoint_pages` pages only.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidArgumentError(f"checkpoint_interval must be a number >= 0, not {value!r}")
+    check_number("checkpoint_interval", value, low=0, finite=False)
 
 
 def _check_pages(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"checkpoint_pages must be an integer >= 1, not {value!r}")
+    check_int("checkpoint_pages", value, low=1)
 
 
 @attrs.frozen(kw_only=True)

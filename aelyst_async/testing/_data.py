@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._checks import check_int, is_int
 from .._exceptions import InvalidArgumentError
 
 __all__ = [
@@ -339,9 +340,7 @@ class PageWindow:
 
 def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
     low, high = (value, value) if isinstance(value, int) else value
-    if any(isinstance(n, bool) or not isinstance(n, int) for n in (low, high)) or not (
-        0 <= low <= high <= _MAX_MESSAGES
-    ):
+    if not (is_int(low) and is_int(high)) or not (0 <= low <= high <= _MAX_MESSAGES):
         raise InvalidArgumentError(
             f"messages must be an int or a (min, max) pair within 0..{_MAX_MESSAGES}, not {value!r}"
         )
@@ -349,10 +348,7 @@ def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_contacts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONTACTS:
-        raise InvalidArgumentError(
-            f"contacts must be an int from 0 to {MAX_CONTACTS}, not {value!r}"
-        )
+    check_int("contacts", value, low=0, high=MAX_CONTACTS)
 
 
 @attrs.frozen(kw_only=True)

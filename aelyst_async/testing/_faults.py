@@ -27,7 +27,7 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from .._config import check_seconds
+from .._checks import check_int, check_number, check_seconds, is_int, is_number
 from .._exceptions import InvalidArgumentError
 
 __all__ = [
@@ -122,7 +122,7 @@ class Fault:
         Returns:
             The fault.
         """
-        if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
+        if not is_int(code) or not 400 <= code <= 599:
             raise InvalidArgumentError(f"Fault.status needs an HTTP error status, not {code!r}")
         html = body is None and code == 502
         if body is None:
@@ -166,11 +166,9 @@ class Fault:
         Returns:
             The fault.
         """
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+        if not is_int(status) or not 400 <= status <= 599:
             raise InvalidArgumentError(f"Fault.rate_limited needs an error status, not {status!r}")
-        if date_skew is not None and (
-            isinstance(date_skew, bool) or not isinstance(date_skew, (int, float))
-        ):
+        if date_skew is not None and not is_number(date_skew):
             raise InvalidArgumentError(f"date_skew must be a number of seconds, not {date_skew!r}")
         return cls(
             kind="rate_limited",
@@ -284,9 +282,7 @@ class Fault:
 
 
 def _check_size(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise InvalidArgumentError(f"size must be a positive number of bytes, not {size!r}")
-    return size
+    return check_int("size", size, low=1)
 
 
 @attrs.frozen(kw_only=True)
@@ -351,8 +347,7 @@ class FaultPlan:
         Returns:
             The plan, to chain calls.
         """
-        if isinstance(times, bool) or not isinstance(times, int) or times < 0:
-            raise InvalidArgumentError(f"times must be an integer >= 0, not {times!r}")
+        check_int("times", times, low=0)
         self._scripted.extend([fault] * times)
         return self
 
@@ -368,8 +363,7 @@ class FaultPlan:
         Returns:
             The plan, to chain calls.
         """
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise InvalidArgumentError(f"rate must be a number from 0 to 1, not {rate!r}")
+        check_number("rate", rate, low=0, high=1)
         if rate and not faults:
             raise InvalidArgumentError("fraction needs at least one fault to choose from")
         self._rate, self._choices, self._seed = float(rate), tuple(faults), seed

@@ -38,6 +38,7 @@ import yarl
 from aiohttp import web
 
 from .._clock import Clock, SystemClock
+from .._protocol import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
@@ -59,12 +60,9 @@ EmptyLink = Literal["empty", "null", "missing"]
 RetryAfterFormat = Literal["decimal", "integer", "http-date"]
 ResetFormat = Literal["none", "seconds", "epoch"]
 
-_PREFIX = "/v1/contact/"
-_SUFFIX = "/message/list"
-_ENDPOINT = "GET /contact/{identifier}/message/list"
-_SEED_LINK = "https://api.aelyst.ai/contact/{identifier}/message/list"
+_PREFIX = "/v1" + LIST_PREFIX
+_SEED_LINK = "https://api.aelyst.ai" + LIST_MESSAGES_PATH
 _DEFAULT_LIMIT = 10
-_MAX_LIMIT = 50
 DEFAULT_TOKEN: Final = "test-token"
 """The token the fake server accepts unless told another."""
 _TOKEN_EPSILON = 1e-9  # float refill error must not turn "exactly one token back" into a 429
@@ -223,7 +221,7 @@ class _RateLimiter:
         Returns:
             Whether the request may go on.
         """
-        config, now, key = self._config, self._clock.monotonic(), (token, _ENDPOINT)
+        config, now, key = self._config, self._clock.monotonic(), (token, LIST_MESSAGES_ROUTE)
         tokens, at = self._buckets.get(key, (float(config.requests), now))
         tokens = min(float(config.requests), tokens + max(0.0, now - at) * self._rate)
         admitted = tokens >= 1 - _TOKEN_EPSILON
@@ -348,8 +346,8 @@ class _Handler:
         An empty `cursorId` is taken as no cursor; any other cursor must name a message.
         """
         raw_path = request.rel_url.raw_path
-        segment = raw_path[len(_PREFIX) : -len(_SUFFIX)]
-        if not raw_path.endswith(_SUFFIX) or not segment or "/" in segment:
+        segment = raw_path[len(_PREFIX) : -len(LIST_SUFFIX)]
+        if not raw_path.endswith(LIST_SUFFIX) or not segment or "/" in segment:
             return 404, _NO_ROUTE
         options, query = self._options, request.query
         limit_text, cursor = query.get("limit"), query.get("cursorId") or None
@@ -397,7 +395,7 @@ class _Handler:
         style = self._options.link_style
         if style == "seed":
             return _SEED_LINK + query
-        path = f"/contact/{urllib.parse.quote(identifier, safe=':@+')}{_SUFFIX}{query}"
+        path = f"{LIST_PREFIX}{urllib.parse.quote(identifier, safe=':@+')}{LIST_SUFFIX}{query}"
         return f"{base}{path}" if style == "canonical" else f"/v1{path}"
 
 
@@ -523,7 +521,7 @@ def _limit(text: str | None) -> int | None:
     if not (text.isascii() and text.isdigit()):
         return None
     limit = int(text)
-    return limit if 1 <= limit <= _MAX_LIMIT else None
+    return limit if 1 <= limit <= MAX_LIMIT else None
 
 
 def _options(options: ServerOptions | None, overrides: Mapping[str, Any]) -> ServerOptions:

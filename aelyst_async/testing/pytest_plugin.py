@@ -90,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def aelyst_token() -> str:
     """
-    The API token the fake server accepts and the client sends: `"test-token"`.
+    The API token the fake server accepts and the client sends: `DEFAULT_TOKEN`.
     """
     return DEFAULT_TOKEN
 

@@ -1,0 +1,140 @@
+"""
+The checks of the arguments users pass: one home, so that every entry point refuses a bad
+value the same way.
+
+Rules:
+
+1. A bad argument raises `InvalidArgumentError` at once, with a message that names the
+   argument and shows the value (`repr`).
+2. `bool` is not a number here, although Python makes it an `int`: `limit=True` is a mistake.
+3. A check returns the value it accepted (as a `float`, for seconds), so that a caller
+   assigns what was checked.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, TypeGuard, overload
+
+from ._exceptions import InvalidArgumentError
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
+    "check_concurrency",
+    "check_int",
+    "check_number",
+    "check_seconds",
+    "is_int",
+    "is_number",
+]
+
+DEFAULT_CONCURRENCY: Final = 8
+"""Contacts `list_many` and the export list at once, unless told otherwise."""
+MAX_CONCURRENCY: Final = 1000
+"""The most contacts `list_many` lists at once."""
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    """
+    Whether `value` is an integer and not a `bool` (rule 2).
+    """
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> TypeGuard[float]:
+    """
+    Whether `value` is an `int` or a `float`, and not a `bool` (rule 2).
+    """
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f">= {low}"
+    if low is None:
+        return f"<= {high}"
+    return f"from {low} to {high}"
+
+
+@overload
+def check_int(
+    name: str, value: object, *, low: int | None = ..., high: int | None = ..., optional: bool
+) -> int | None: ...
+@overload
+def check_int(
+    name: str, value: object, *, low: int | None = ..., high: int | None = ...
+) -> int: ...
+def check_int(
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    optional: bool = False,
+) -> int | None:
+    """
+    Validate an integer from `low` to `high` (either bound may be open); `None` when `optional`.
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if value is None and optional:
+        return None
+    if (
+        not is_int(value)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        wanted = f"an integer {_range(low, high)}" + (", or None" if optional else "")
+        raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+    return value
+
+
+def check_number(
+    name: str, value: object, *, low: float = 0, high: float | None = None, finite: bool = True
+) -> float:
+    """
+    Validate a real number (`int` or `float`) from `low` to `high`; infinity only when not `finite`.
+
+    Returns:
+        The value as a float.
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if (
+        not is_number(value)
+        or math.isnan(value)
+        or (finite and math.isinf(value))
+        or value < low
+        or (high is not None and value > high)
+    ):
+        raise InvalidArgumentError(f"{name} must be a number {_range(low, high)}, not {value!r}")
+    return float(value)
+
+
+def check_seconds(name: str, value: object, *, positive: bool) -> float:
+    """
+    Validate a number of seconds: finite, and above zero when `positive` (else zero or more).
+
+    Returns:
+        The value as a float.
+
+    Raises:
+        InvalidArgumentError: Naming the option and the value.
+    """
+    if not is_number(value) or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        wanted = "a positive number of seconds" if positive else "a number of seconds >= 0"
+        raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+    return float(value)
+
+
+def check_concurrency(concurrency: object) -> int:
+    """
+    Validate `concurrency`: an integer from 1 to `MAX_CONCURRENCY`.
+
+    Raises:
+        InvalidArgumentError: Naming the value.
+    """
+    return check_int("concurrency", concurrency, low=1, high=MAX_CONCURRENCY)
