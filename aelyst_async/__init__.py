@@ -13,7 +13,7 @@ Example:
 
 import typing
 
-from ._bulk import FailureResult, MessageStream, PageResult
+from ._bulk import FailureResult, ListRequest, MessageStream, PageResult
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
@@ -127,6 +127,7 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "KeyPausedError",
+    "ListRequest",
     "Message",
     "MessagePager",
     "MessageStatus",

@@ -8,7 +8,11 @@ Rules:
 2. Bounded: `concurrency` workers, each with at most one request in flight, and a queue of
    at most `buffer` finished results. A slow consumer blocks the workers, which then send
    nothing: memory stays flat whatever the number of contacts and messages.
-3. A cursor in `cursors` applies to the first occurrence of its identifier only. Keys are
+3. An input item is an identifier (a string or an `Identifier`) or a `ListRequest`, which
+   may carry its own starting cursor; every result carries back the item it belongs to
+   (`item`), so that repeated identifiers stay apart. A `ListRequest` without a cursor is
+   its identifier. A cursor in `cursors` applies to the first occurrence of its identifier
+   that does not carry a cursor of its own, and to that one only. Keys are
    identifiers, as strings or `Identifier`s alike, checked when `list_many` is called; a
    cursor whose contact never appears in the input is not dropped: once the input is
    exhausted, each one ends the stream as a `FailureResult` (`InvalidArgumentError`,
@@ -36,7 +40,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Final
+from typing import Final, cast
 
 import attrs
 
@@ -51,11 +55,78 @@ from ._identifiers import Identifier, coerce_identifier
 from ._models import Page
 from ._pagination import FetchPage, MessagePager
 
-__all__ = ["DEAD_HOST_FAILURES", "BulkEngine", "FailureResult", "MessageStream", "PageResult"]
+__all__ = [
+    "DEAD_HOST_FAILURES",
+    "BulkEngine",
+    "FailureResult",
+    "ListItem",
+    "ListRequest",
+    "MessageStream",
+    "PageResult",
+]
 
 DEAD_HOST_FAILURES = 5
 """Contacts failing in a row to connect at all, with no response between, that end a
 `list_many` stream (module rule 7)."""
+
+
+def _check_request_identifier(
+    instance: ListRequest, attribute: attrs.Attribute[Identifier | str], value: object
+) -> None:
+    if not isinstance(value, (str, Identifier)):
+        raise InvalidArgumentError(
+            f"ListRequest.identifier must be an identifier (str or Identifier), not {value!r}"
+        )
+
+
+def _check_request_cursor(
+    instance: ListRequest, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is NO_SAFE_CURSOR:
+        raise InvalidArgumentError(
+            "ListRequest.cursor_id is NO_SAFE_CURSOR: that contact cannot be resumed without "
+            "repeating messages already delivered"
+        )
+    if value is not None and (not isinstance(value, str) or not value):
+        raise InvalidArgumentError(
+            f"ListRequest.cursor_id must be a non-empty str or None, not {value!r}"
+        )
+
+
+@attrs.frozen(eq=False)
+class ListRequest:
+    """
+    One contact to list in `list_many`, from a cursor of its own.
+
+    An item of `list_many`'s input beside plain identifiers; the results of the contact carry
+    it back as their `item`. Two requests are equal only when they are the same object, so a
+    contact repeated in the input is told apart by its request.
+
+    Args:
+        identifier: The contact, as a string or an `Identifier`; checked when it is listed,
+            as a plain identifier is (a malformed one ends as a `FailureResult`).
+        cursor_id: Where to start (a `resume_cursor` of an earlier run), or `None` for the
+            start (or the cursor `cursors=` gives this identifier).
+
+    Raises:
+        InvalidArgumentError: At once, when `identifier` is not a string or an `Identifier`,
+            or `cursor_id` is not a non-empty string (or is `NO_SAFE_CURSOR`).
+
+    Example:
+        ```python
+        requests = [ListRequest("id:1"), ListRequest("id:2", cursor_id="1030000071")]
+        async with client.messages.list_many(requests) as stream:
+            async for result in stream:
+                print(result.item.cursor_id, result.identifier)
+        ```
+    """
+
+    identifier: Identifier | str = attrs.field(validator=_check_request_identifier)
+    cursor_id: str | None = attrs.field(default=None, kw_only=True, validator=_check_request_cursor)
+
+
+ListItem = Identifier | str | ListRequest
+"""An item of `list_many`'s input: an identifier, or a `ListRequest`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -68,11 +139,13 @@ class PageResult:
         page: The page.
         resume_cursor: The cursor that resumes right after this page, or `None` once the
             contact is complete.
+        item: The input item this page belongs to (an identifier or a `ListRequest`), as given.
     """
 
     identifier: str
     page: Page
     resume_cursor: str | None
+    item: ListItem
 
     @property
     def done(self) -> bool:
@@ -98,11 +171,14 @@ class FailureResult:
             resuming is not safe, and starting over repeats every message.
         page: A page delivered together with the failure (its items are new, and not
             delivered in any `PageResult`), or `None`.
+        item: The input item that failed, as given; for a cursor whose contact never
+            appeared, the key of `cursors=`.
     """
 
     identifier: str
     error: AelystError
     resume_cursor: ResumeCursor
+    item: ListItem
     page: Page | None = None
 
 
@@ -161,7 +237,7 @@ class BulkEngine:
     def __init__(
         self,
         fetch: FetchPage,
-        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
+        identifiers: Iterable[ListItem] | AsyncIterable[ListItem],
         *,
         concurrency: int,
         limit: int | None,
@@ -170,14 +246,13 @@ class BulkEngine:
         buffer: int | None = None,
     ) -> None:
         self.fetch = fetch
-        self.sync_source: Iterator[Identifier | str] | None = None
-        self.async_source: AsyncIterator[Identifier | str] | None = None
+        self.sync_source: Iterator[ListItem] | None = None
+        self.async_source: AsyncIterator[ListItem] | None = None
         if isinstance(identifiers, AsyncIterable):
             self.async_source = aiter(identifiers)
-        elif isinstance(identifiers, (str, Identifier)):
+        elif isinstance(identifiers, (str, Identifier, ListRequest)):
             raise InvalidArgumentError(
-                "list_many takes an iterable of identifiers, not one identifier: "
-                f"{str(identifiers)!r}"
+                f"list_many takes an iterable of identifiers, not one identifier: {identifiers!r}"
             )
         elif isinstance(identifiers, Iterable):
             self.sync_source = iter(identifiers)
@@ -277,6 +352,7 @@ class BulkEngine:
         return [
             FailureResult(
                 identifier=identifier,
+                item=identifier,
                 error=InvalidArgumentError(
                     f"cursors: {identifier!r} never appeared in the identifiers, so its "
                     f"cursor {cursor!r} was not used"
@@ -286,31 +362,47 @@ class BulkEngine:
             for identifier, cursor in unused.items()
         ]
 
-    async def run_contact(self, queue: asyncio.Queue[object], raw: object) -> FailureResult | None:
+    async def run_contact(self, queue: asyncio.Queue[object], item: object) -> FailureResult | None:
+        """
+        List one input item's contact to its end, putting each page on the queue.
+
+        Returns:
+            The contact's failure, or `None` once its last page is on the queue.
+        """
+        checked = cast(ListItem, item)  # whatever it is, it is carried back as given
+        raw, cursor = (
+            (item.identifier, item.cursor_id) if isinstance(item, ListRequest) else (item, None)
+        )
         try:
             identifier = coerce_identifier(raw)  # type: ignore[arg-type]  # validated here
         except InvalidArgumentError as error:
-            return FailureResult(identifier=str(raw), error=error, resume_cursor=None)
+            return FailureResult(identifier=str(raw), error=error, resume_cursor=None, item=checked)
         key = str(identifier)
+        if cursor is None:
+            cursor = self.cursors.pop(key, None)  # a repeated identifier starts afresh (rule 3)
         pager = MessagePager(
-            self.fetch,
-            identifier,
-            limit=self.limit,
-            cursor_id=self.cursors.pop(key, None),  # a repeated identifier starts afresh
-            max_items=None,
+            self.fetch, identifier, limit=self.limit, cursor_id=cursor, max_items=None
         )
         try:
             async for page, stop in pager.steps():
                 if stop is not None:
                     return FailureResult(
-                        identifier=key, error=stop, resume_cursor=stop.resume_cursor, page=page
+                        identifier=key,
+                        error=stop,
+                        resume_cursor=stop.resume_cursor,
+                        page=page,
+                        item=checked,
                     )
                 self.unreachable_run = 0  # the server answered
                 await queue.put(
-                    PageResult(identifier=key, page=page, resume_cursor=page.next_cursor)
+                    PageResult(
+                        identifier=key, page=page, resume_cursor=page.next_cursor, item=checked
+                    )
                 )
         except AelystError as error:
-            return FailureResult(identifier=key, error=error, resume_cursor=error.resume_cursor)
+            return FailureResult(
+                identifier=key, error=error, resume_cursor=error.resume_cursor, item=checked
+            )
         return None
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import yarl
 
-from ._bulk import BulkEngine, MessageStream
+from ._bulk import BulkEngine, ListItem, MessageStream
 from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, is_int
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
@@ -216,7 +216,7 @@ class Messages:
 
     def list_many(
         self,
-        identifiers: Iterable[Identifier | str] | AsyncIterable[Identifier | str],
+        identifiers: Iterable[ListItem] | AsyncIterable[ListItem],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         limit: int | None = 50,
@@ -231,7 +231,8 @@ class Messages:
         Returns at once; the work starts when the stream is iterated.
 
         Args:
-            identifiers: Any iterable or async iterable of identifiers, read lazily.
+            identifiers: Any iterable or async iterable of identifiers, or of `ListRequest`s
+                (an identifier with a starting cursor of its own), read lazily.
             concurrency: Contacts listed at once (requests in flight at most).
             limit: Page size, 1 to 50.
             cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped;
@@ -243,7 +244,8 @@ class Messages:
             timeout: The timeout of every request (default: the client's).
 
         Returns:
-            A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order.
+            A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order;
+            each carries back the input item it belongs to (`item`).
 
         Raises:
             InvalidArgumentError: At once, for an invalid option or `cursors` entry.

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from aelyst_async import (
+    NO_SAFE_CURSOR,
     AelystClient,
     FailureResult,
     InvalidArgumentError,
+    ListRequest,
     NotFoundError,
     PageResult,
     RetryPolicy,
@@ -132,6 +134,78 @@ async def test_cursors_resume_each_contact_where_it_stopped(
         )
     )
     assert server.dataset.messages(identifier)[10:] == got[identifier]
+
+
+async def test_each_result_carries_back_the_input_item_it_belongs_to(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """A repeated identifier given as two requests: each page names its own request."""
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    first, second = ListRequest(identifier), ListRequest(identifier)
+    items: dict[int, list[int]] = {id(first): [], id(second): []}
+    async with client.messages.list_many([first, second, "id:bogus"], limit=10) as stream:
+        results = [result async for result in stream]
+    for result in results:
+        if isinstance(result, PageResult):
+            items[id(result.item)].extend(m.message_id for m in result.page.items)
+    failures = [(r.item, r.identifier) for r in results if isinstance(r, FailureResult)]
+    expected = [m["messageId"] for m in server.dataset.messages(identifier)]
+    assert (expected, expected, [("id:bogus", "id:bogus")]) == (
+        items[id(first)],
+        items[id(second)],
+        failures,
+    )
+
+
+async def test_a_list_request_starts_from_its_own_cursor(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """`ListRequest(cursor_id=...)` resumes that occurrence; the other starts from the top."""
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
+    resumed = ListRequest(identifier, cursor_id=pages[0].next_cursor)
+    got: dict[str, list[int]] = {"resumed": [], "plain": []}
+    async with client.messages.list_many([resumed, identifier], limit=10) as stream:
+        async for result in stream:
+            assert isinstance(result, PageResult)
+            which = "resumed" if result.item is resumed else "plain"
+            got[which].extend(m.message_id for m in result.page.items)
+    messages = [m["messageId"] for m in server.dataset.messages(identifier)]
+    assert {"resumed": messages[10:], "plain": messages} == got
+
+
+async def test_cursors_apply_to_the_first_occurrence_without_a_cursor_of_its_own(
+    server: FakeAelystServer, client: AelystClient
+) -> None:
+    """A `cursors=` entry skips a request that carries its own cursor."""
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
+    own = ListRequest(identifier, cursor_id=pages[1].next_cursor)
+    plain = ListRequest(identifier)
+    counts = {id(own): 0, id(plain): 0}
+    stream = client.messages.list_many(
+        [own, plain], limit=10, cursors={identifier: pages[0].next_cursor or ""}, concurrency=1
+    )
+    async with stream:
+        async for result in stream:
+            assert isinstance(result, PageResult)
+            counts[id(result.item)] += len(result.page.items)
+    total = len(server.dataset.messages(identifier))
+    assert (total - 20, total - 10) == (counts[id(own)], counts[id(plain)])
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param("", id="empty"),
+        pytest.param(7, id="not-a-str"),
+        pytest.param(NO_SAFE_CURSOR, id="no-safe-cursor"),
+    ],
+)
+def test_a_list_request_with_an_invalid_cursor_is_refused_at_once(cursor: object) -> None:
+    """A `ListRequest` cursor is checked when the request is made, naming the value."""
+    with pytest.raises(InvalidArgumentError, match=f"cursor_id.*{cursor!r}"):
+        ListRequest("id:1", cursor_id=cursor)  # type: ignore[arg-type]
 
 
 async def test_an_async_iterable_input_is_read_lazily(

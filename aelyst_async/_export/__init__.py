@@ -34,10 +34,10 @@ Rules:
    in-progress contacts from their cursors, retries the failed ones from their resume cursor,
    and goes on with the rest of the input. Hence exactly once: a page is in the output before
    `offset` if and only if the checkpoint counts it as written.
-6. An identifier is never listed twice at the same time: a repeated identifier waits until the
-   earlier one is complete, then it is exported again (the output follows the input line by
-   line). A resume cursor applies to one occurrence only: an occurrence it must not apply to
-   ends the current `list_many` stream and starts the next one.
+6. Each line of the input is exported: a repeated identifier is exported once per occurrence
+   (the output follows the input line by line). Each occurrence is listed as its own
+   `ListRequest`, from its own resume cursor, and its pages come back with its request, so
+   occurrences of one identifier never mix, even when they are listed at the same time.
 7. Without `resume`, an existing checkpoint, or an existing non-empty output, is an error:
    nothing is clobbered unless `overwrite=True`. A lock on the output stops a second export
    from writing to it at the same time.

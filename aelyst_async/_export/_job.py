@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .._bulk import FailureResult, PageResult
+from .._bulk import FailureResult, ListRequest, PageResult
 from .._clock import Clock, SystemClock
 from .._exceptions import AelystError, AuthenticationError, ExportError
 from ._checkpoint import Checkpoint, Entry
@@ -178,12 +178,9 @@ class ExportJob:
         self._pages_since_checkpoint = 0
 
     def _handle(self, output: Output, result: PageResult | FailureResult) -> None:
-        try:
-            index = self._schedule.index_of(result.identifier)
-        except KeyError:  # pragma: no cover - list_many only returns what it was given
-            raise AelystError(
-                f"list_many returned a contact it was not given: {result.identifier!r}"
-            ) from None
+        request = result.item
+        if not isinstance(request, ListRequest):  # pragma: no cover - the export gives requests
+            raise AelystError(f"list_many returned an item it was not given: {request!r}")
         tally = self._tally
         if isinstance(result, PageResult):
             items = result.page.items
@@ -203,16 +200,16 @@ class ExportJob:
             tally.pages += 1
             self._pages_since_checkpoint += 1
             if result.resume_cursor is None:
-                self._schedule.finish(index)
+                self._schedule.finish(request)
                 tally.done += 1
                 tally.finished_this_run += 1
             else:
-                self._schedule.advance(index, result.resume_cursor)
+                self._schedule.advance(self._schedule.index_of(request), result.resume_cursor)
         else:
             if isinstance(result.error, AuthenticationError):
                 raise result.error  # rule 8: the entry stays in progress
             # Our own cursor, not the error's: it is where this contact's output ends.
-            entry = self._schedule.finish(index)
+            index, entry = self._schedule.finish(request)
             self._failed[index] = FailedContact(
                 index=index,
                 identifier=entry.identifier,
@@ -236,21 +233,17 @@ class ExportJob:
 
     async def _export(self, output: Output) -> None:
         """
-        List every contact of the input, stream after stream (rule 6), writing each page.
+        List every contact of the input, each occurrence from its own cursor (rule 6),
+        writing each page.
         """
-        while True:
-            feed, cursors = self._schedule.next_stream()
-            async with self._client.messages.list_many(
-                feed,
-                concurrency=self._options.concurrency,
-                limit=self._options.limit,
-                cursors=cursors,
-            ) as stream:
-                async for result in stream:
-                    self._handle(output, result)
-            self._contacts.raise_error()
-            if not self._schedule.has_upcoming:
-                return
+        async with self._client.messages.list_many(
+            self._schedule.requests(),
+            concurrency=self._options.concurrency,
+            limit=self._options.limit,
+        ) as stream:
+            async for result in stream:
+                self._handle(output, result)
+        self._contacts.raise_error()
 
     async def run(self) -> ExportSummary:
         """

@@ -7,19 +7,17 @@ Rules:
    in the input, with the cursor that resumes it right after its last page written.
 2. `upcoming` holds the indexes not yet handed to `list_many`, in input order; a contact is
    read from the input only when `upcoming` is empty and a worker asks for one.
-3. An identifier is `active` from the moment it is handed to `list_many` until its last page or
-   its failure; a repeated identifier waits until the earlier occurrence is no longer active.
-4. A `list_many` stream takes one cursor per identifier. Before each stream, the first upcoming
-   occurrence of each identifier is designated to take it; an occurrence with a cursor that is
-   not designated, or an undesignated occurrence of a designated identifier, ends the stream,
-   and the next stream starts with it.
+3. Each occurrence of a contact is handed to `list_many` as its own `ListRequest`, from its own
+   cursor; a result carries its request back, and the request names its index. So a repeated
+   identifier, or one resumed from a cursor and listed again later, needs nothing more.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
+from collections.abc import AsyncIterator
 
+from .._bulk import ListRequest
 from ._checkpoint import Entry
 from ._input import ContactsInput
 
@@ -38,8 +36,7 @@ class Schedule:
         self._contacts = contacts
         self._pending: dict[int, Entry] = {}
         self._upcoming: collections.deque[int] = collections.deque()
-        self._active: dict[str, int] = {}
-        self._idle: dict[str, asyncio.Event] = {}
+        self._listing: dict[ListRequest, int] = {}
 
     def restore(self, entries: dict[int, Entry]) -> None:
         """
@@ -59,62 +56,36 @@ class Schedule:
         """
         How many contacts are being listed.
         """
-        return len(self._active)
+        return len(self._listing)
 
-    @property
-    def has_upcoming(self) -> bool:
+    async def requests(self) -> AsyncIterator[ListRequest]:
         """
-        Whether a consumed contact waits for the next stream.
+        The requests of `list_many`, one when a worker asks for it: the upcoming contacts
+        first, then the rest of the input (rule 2).
         """
-        return bool(self._upcoming)
-
-    def next_stream(self) -> tuple[_Feed, dict[str, str]]:
-        """
-        The identifiers of the next `list_many` stream, and the cursors it starts them from.
-        """
-        designated: dict[str, int] = {}
-        cursors: dict[str, str] = {}
-        for index in self._upcoming:
+        while True:
+            if not self._upcoming:
+                try:
+                    identifier = await self._contacts.read()
+                except StopAsyncIteration:
+                    return
+                index = self._contacts.consume(identifier)
+                self._pending[index] = Entry(identifier, None)
+                self._upcoming.append(index)
+            index = self._upcoming.popleft()
             entry = self._pending[index]
-            if entry.identifier not in designated:
-                designated[entry.identifier] = index
-                if entry.cursor is not None:
-                    cursors[entry.identifier] = entry.cursor
-        # Only an occurrence with a cursor needs to be designated (rule 4).
-        designated = {identifier: designated[identifier] for identifier in cursors}
-        return _Feed(self, designated), cursors
+            request = ListRequest(entry.identifier, cursor_id=entry.cursor)
+            self._listing[request] = index
+            yield request
 
-    async def take(self, designated: dict[str, int]) -> str | None:
+    def index_of(self, request: ListRequest) -> int:
         """
-        The identifier a worker lists next, now active; `None` when this stream ends (rule 4).
-        """
-        if not self._upcoming:
-            try:
-                identifier = await self._contacts.read()
-            except StopAsyncIteration:
-                return None
-            index = self._contacts.consume(identifier)
-            self._pending[index] = Entry(identifier, None)
-            self._upcoming.append(index)
-        index = self._upcoming[0]
-        entry = self._pending[index]
-        chosen = designated.get(entry.identifier)
-        if (chosen is not None or entry.cursor is not None) and chosen != index:
-            return None  # the cursor of this identifier is another occurrence's: next stream
-        while entry.identifier in self._active:  # rule 3
-            await self._idle.setdefault(entry.identifier, asyncio.Event()).wait()
-        self._upcoming.popleft()
-        self._active[entry.identifier] = index
-        return entry.identifier
-
-    def index_of(self, identifier: str) -> int:
-        """
-        The index of the active occurrence of `identifier`.
+        The index of the contact a request lists.
 
         Raises:
-            KeyError: When it is not active.
+            KeyError: When the request is not being listed.
         """
-        return self._active[identifier]
+        return self._listing[request]
 
     def advance(self, index: int, cursor: str) -> None:
         """
@@ -122,38 +93,12 @@ class Schedule:
         """
         self._pending[index].cursor = cursor
 
-    def finish(self, index: int) -> Entry:
+    def finish(self, request: ListRequest) -> tuple[int, Entry]:
         """
-        Take a contact out, complete or failed, and let a waiting occurrence start.
+        Take a contact out, complete or failed.
 
         Returns:
-            Its entry, with the cursor right after its last page written.
+            Its index, and its entry, with the cursor right after its last page written.
         """
-        entry = self._pending.pop(index)
-        del self._active[entry.identifier]
-        event = self._idle.pop(entry.identifier, None)
-        if event is not None:
-            event.set()
-        return entry
-
-
-class _Feed:
-    """
-    The identifiers of one `list_many` stream, pulled lazily by its workers.
-    """
-
-    def __init__(self, schedule: Schedule, designated: dict[str, int]) -> None:
-        self._schedule = schedule
-        self._designated = designated
-        self._ended = False
-
-    def __aiter__(self) -> _Feed:
-        return self
-
-    async def __anext__(self) -> str:
-        if not self._ended:
-            identifier = await self._schedule.take(self._designated)
-            if identifier is not None:
-                return identifier
-            self._ended = True
-        raise StopAsyncIteration
+        index = self._listing.pop(request)
+        return index, self._pending.pop(index)
