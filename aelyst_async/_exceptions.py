@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from ._clock import SystemClock
 
@@ -391,31 +391,15 @@ class RateLimitError(APIStatusError):
             `Retry-After` of `rate_limit`), or `None`.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        retry_after: float | None = None,
-        code: int | str | None = None,
-        api_message: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | str | None = None,
-        rate_limit: RateLimit | None = None,
-        url: str | None = None,
-        received_at: _dt.datetime | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            status=status,
-            code=code,
-            api_message=api_message,
-            headers=headers,
-            body=body,
-            rate_limit=rate_limit,
-            url=url,
-            received_at=received_at,
-        )
+    def __init__(self, message: str, *, retry_after: float | None = None, **fields: Any) -> None:
+        """
+        Args:
+            message: The message.
+            retry_after: Seconds to wait; by default the `Retry-After` of `rate_limit`.
+            **fields: The keyword arguments of `APIStatusError` (`status` among them).
+        """
+        super().__init__(message, **fields)
+        rate_limit = self.rate_limit
         if retry_after is None and rate_limit is not None:
             retry_after = rate_limit.retry_after
         self.retry_after = retry_after

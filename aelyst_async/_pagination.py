@@ -31,7 +31,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
 
-from ._exceptions import NO_SAFE_CURSOR, AelystError, PaginationError, body_excerpt
+from ._exceptions import (
+    NO_SAFE_CURSOR,
+    AelystError,
+    PaginationError,
+    ResumeCursor,
+    body_excerpt,
+)
 from ._identifiers import Identifier
 from ._models import Message, Page
 from ._protocol import MAX_LIMIT, limit_from_link, next_link_is_broken
@@ -165,38 +171,33 @@ class MessagePager:
         cursor = page.next_cursor
         who = repr(str(self._identifier))
         shown = repr(body_excerpt(link, _SHOWN_LINK_CHARS)) if link else "?"
-        error: PaginationError
+        resume: ResumeCursor = NO_SAFE_CURSOR
         if next_link_is_broken(link, cursor):
-            error = PaginationError(
+            text = (
                 f"the server sent a next link with no usable cursor while listing {who}: "
-                f"{shown}; the page it came with was delivered, and no cursor resumes after it",
-                link=link,
-                page=page,
-                identifier=str(self._identifier),
-                resume_cursor=NO_SAFE_CURSOR,
+                f"{shown}; the page it came with was delivered, and no cursor resumes after it"
             )
+            cursor = None  # none usable to name
         elif cursor is not None and cursor in visited:
-            error = PaginationError(
+            text = (
                 f"the server sent cursor {body_excerpt(cursor, _SHOWN_LINK_CHARS)!r} twice "
                 f"while listing {who}; stopping instead of looping (the page it came with "
-                "was delivered, and no cursor resumes after it)",
-                cursor=cursor,
-                link=link,
-                page=page,
-                identifier=str(self._identifier),
-                resume_cursor=NO_SAFE_CURSOR,
+                "was delivered, and no cursor resumes after it)"
             )
         elif cursor is not None and empty_run >= MAX_EMPTY_PAGES:
-            error = PaginationError(
+            text = (
                 f"the server sent {empty_run} empty pages in a row while listing {who}; "
                 f"stopping (resume at cursor {body_excerpt(cursor, _SHOWN_LINK_CHARS)!r} "
-                "to go on)",
-                cursor=cursor,
-                link=link,
-                page=page,
-                identifier=str(self._identifier),
-                resume_cursor=cursor,
+                "to go on)"
             )
+            resume = cursor  # never fetched: resuming there repeats nothing
         else:
             return None
-        return error
+        return PaginationError(
+            text,
+            cursor=cursor,
+            link=link,
+            page=page,
+            identifier=str(self._identifier),
+            resume_cursor=resume,
+        )

@@ -6,6 +6,7 @@ and the retries say what they do.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from collections.abc import Hashable
 
@@ -114,6 +115,31 @@ async def test_a_retry_after_beyond_the_cap_raises_instead_of_sleeping(
     assert 3600 == info.value.retry_after
     assert info.value.retry_at is not None
     assert 1 == server.stats.requests
+
+
+async def test_retry_at_is_read_on_the_client_s_clock(server: FakeAelystServer) -> None:
+    """`received_at` and `retry_at` come from the client's clock, not from the system's."""
+    clock = FakeClock(epoch=1_000_000_000.0)
+    server.faults.next(Fault.rate_limited(retry_after=3600), times=1)
+    async with AelystClient(
+        TOKEN, base_url=server.url, clock=clock, retry=RetryPolicy(max_retry_after=60)
+    ) as client:
+        with pytest.raises(RateLimitError) as info:
+            await list_all(client, next(iter(server.dataset.identifiers())))
+    received = datetime.datetime(2001, 9, 9, 1, 46, 40, tzinfo=datetime.timezone.utc)
+    expected = (received, received + datetime.timedelta(hours=1))
+    assert expected == (info.value.received_at, info.value.retry_at)
+
+
+def test_a_rate_limit_error_is_complete_from_its_constructor() -> None:
+    """`retry_after` is the rate limit's `Retry-After` unless given; nothing is set afterwards."""
+    from_headers = RateLimitError("slow down", status=429, rate_limit=RateLimit(retry_after=7.0))
+    given = RateLimitError("slow down", status=503, retry_after=2.0)
+    assert (7.0, 2.0, None) == (
+        from_headers.retry_after,
+        given.retry_after,
+        RateLimitError("x", status=429).retry_after,
+    )
 
 
 async def test_a_slow_response_times_out(server: FakeAelystServer) -> None:
