@@ -69,8 +69,6 @@ class MessagePager:
         ```
     """
 
-    __slots__ = ("_cursor_id", "_fetch", "_identifier", "_limit", "_max_items")
-
     def __init__(
         self,
         fetch: FetchPage,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import functools
 import math
 import re
 from collections.abc import Mapping
@@ -355,19 +354,13 @@ def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
     return url.with_path(url.path.rstrip("/"))
 
 
-@functools.lru_cache(maxsize=4096)
-def _list_path(base_url: yarl.URL, identifier: Identifier) -> str:
-    return f"{str(base_url).rstrip('/')}{LIST_PREFIX}{identifier.path_segment}{LIST_SUFFIX}"
-
-
 def list_messages_url(
     base_url: yarl.URL, identifier: Identifier, *, limit: int | None, cursor: str | None
 ) -> str:
     """
     The URL of one page of a contact's messages, always on `base_url`, already encoded.
     """
-    # Runs once per request: the contact's path is built once (and cached), the query here.
-    url = _list_path(base_url, identifier)
+    url = f"{str(base_url).rstrip('/')}{LIST_PREFIX}{identifier.path_segment}{LIST_SUFFIX}"
     query = []
     if limit is not None:
         query.append(f"limit={limit}")
@@ -377,17 +370,15 @@ def list_messages_url(
 
 
 MAX_LINK_CHARS = 8192
-"""The longest pagination link read: a longer one has no usable cursor (and is not cached)."""
+"""The longest pagination link read: a longer one has no usable cursor."""
 
 
-@functools.lru_cache(maxsize=1024)
 def _parse_link(link: str) -> tuple[str | None, int | None]:
     """
     The `cursorId` and `limit` of a link; the first of each, percent-decoded.
 
     Only the query is read: the reference page's links keep the literal text "{identifier}"
-    and point at another host, and neither matters. Cached, because the paginator reads a
-    page's `next` link again after decoding it.
+    and point at another host, and neither matters.
     """
     _, _, query = link.partition("?")
     query, _, _ = query.partition("#")
