@@ -43,6 +43,7 @@ from ._pagination import FetchPage, MessagePager
 from ._protocol import (
     LIST_MESSAGES_PATH,
     LIST_MESSAGES_ROUTE,
+    MAX_LIMIT,
     Response,
     check_base_url,
     check_limit,
@@ -219,7 +220,7 @@ class Messages:
         identifiers: Iterable[ListItem] | AsyncIterable[ListItem],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-        limit: int | None = 50,
+        limit: int | None = MAX_LIMIT,
         cursors: Mapping[str, str] | Mapping[Identifier, str] | None = None,
         fail_fast: bool = False,
         retry: RetryPolicy | None = None,
