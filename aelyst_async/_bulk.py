@@ -44,8 +44,8 @@ from typing import Final, cast
 
 import attrs
 
+from ._checks import check_cursor
 from ._exceptions import (
-    NO_SAFE_CURSOR,
     AelystError,
     APIConnectionError,
     InvalidArgumentError,
@@ -82,15 +82,7 @@ def _check_request_identifier(
 def _check_request_cursor(
     instance: ListRequest, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
-    if value is NO_SAFE_CURSOR:
-        raise InvalidArgumentError(
-            "ListRequest.cursor_id is NO_SAFE_CURSOR: that contact cannot be resumed without "
-            "repeating messages already delivered"
-        )
-    if value is not None and (not isinstance(value, str) or not value):
-        raise InvalidArgumentError(
-            f"ListRequest.cursor_id must be a non-empty str or None, not {value!r}"
-        )
+    check_cursor("ListRequest.cursor_id", value)
 
 
 @attrs.frozen(eq=False)
@@ -213,17 +205,8 @@ def check_cursors(cursors: object) -> dict[str, str]:
             identifier = coerce_identifier(key)
         except InvalidArgumentError as error:
             raise InvalidArgumentError(f"cursors: {error}") from None
-        if cursor is NO_SAFE_CURSOR:
-            raise InvalidArgumentError(
-                f"cursors: {str(identifier)!r} has NO_SAFE_CURSOR: that contact cannot be "
-                "resumed without repeating messages already delivered"
-            )
-        if not isinstance(cursor, str) or not cursor:
-            raise InvalidArgumentError(
-                f"cursors: the cursor of {str(identifier)!r} must be a non-empty str, "
-                f"not {cursor!r}"
-            )
-        checked[str(identifier)] = cursor
+        key = str(identifier)
+        checked[key] = check_cursor(f"cursors[{key!r}]", cursor, optional=False)
     return checked
 
 

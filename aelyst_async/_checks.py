@@ -14,14 +14,15 @@ Rules:
 from __future__ import annotations
 
 import math
-from typing import Final, TypeGuard, overload
+from typing import Final, Literal, TypeGuard, overload
 
-from ._exceptions import InvalidArgumentError
+from ._exceptions import NO_SAFE_CURSOR, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_CONCURRENCY",
     "check_concurrency",
+    "check_cursor",
     "check_int",
     "check_number",
     "check_seconds",
@@ -138,3 +139,39 @@ def check_concurrency(concurrency: object) -> int:
         InvalidArgumentError: Naming the value.
     """
     return check_int("concurrency", concurrency, low=1, high=MAX_CONCURRENCY)
+
+
+@overload
+def check_cursor(
+    name: str, value: object, *, optional: Literal[False], numbers: bool = ...
+) -> str: ...
+@overload
+def check_cursor(
+    name: str, value: object, *, optional: bool = ..., numbers: bool = ...
+) -> str | None: ...
+def check_cursor(
+    name: str, value: object, *, optional: bool = True, numbers: bool = False
+) -> str | None:
+    """
+    Validate a cursor to start from: a non-empty string (or an integer, when `numbers`).
+
+    `NO_SAFE_CURSOR` is refused with a message of its own: it marks an iteration that no
+    cursor resumes without repeating messages.
+
+    Returns:
+        The cursor as a string, or `None` when `optional` and it is `None`.
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if value is None and optional:
+        return None
+    if value is NO_SAFE_CURSOR:
+        raise InvalidArgumentError(
+            f"{name} is NO_SAFE_CURSOR: that contact cannot be resumed without repeating "
+            "messages already delivered"
+        )
+    if (isinstance(value, str) and value) or (numbers and is_int(value)):
+        return str(value)
+    wanted = "a non-empty str" + (" or None" if optional else "")
+    raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")

@@ -31,11 +31,11 @@ import attrs
 import yarl
 
 from ._bulk import BulkEngine, ListItem, MessageStream
-from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, is_int
+from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_cursor, check_int
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
-from ._exceptions import NO_SAFE_CURSOR, AelystError, InvalidArgumentError
+from ._exceptions import AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
@@ -113,19 +113,6 @@ class _Secret:
         return "_Secret('***')"
 
     __str__ = __repr__
-
-
-def _check_cursor(cursor_id: object) -> str | None:
-    if cursor_id is None:
-        return None
-    if cursor_id is NO_SAFE_CURSOR:
-        raise InvalidArgumentError(
-            "cursor_id is NO_SAFE_CURSOR: that iteration cannot be resumed without repeating "
-            "messages already delivered"
-        )
-    if not (isinstance(cursor_id, str) or is_int(cursor_id)) or cursor_id == "":
-        raise InvalidArgumentError(f"cursor_id must be a non-empty str or None, not {cursor_id!r}")
-    return str(cursor_id)
 
 
 def _check_retry(retry: object) -> RetryPolicy | None:
@@ -210,7 +197,7 @@ class Messages:
         """
         contact = coerce_identifier(identifier)
         checked_limit = check_limit(limit)
-        cursor = _check_cursor(cursor_id)
+        cursor = check_cursor("cursor_id", cursor_id, numbers=True)
         most = check_int("max_items", max_items, low=0, optional=True)
         fetch = self._fetcher(retry, timeout)
         return MessagePager(fetch, contact, limit=checked_limit, cursor_id=cursor, max_items=most)
