@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from aelyst_async import (
     FailureResult,
     InvalidArgumentError,
     ListRequest,
+    MessageStream,
     NotFoundError,
     PageResult,
     RetryPolicy,
@@ -136,24 +138,45 @@ async def test_cursors_resume_each_contact_where_it_stopped(
     assert server.dataset.messages(identifier)[10:] == got[identifier]
 
 
+async def longest_and_its_cursors(
+    server: FakeAelystServer, client: AelystClient
+) -> tuple[str, list[int], list[str | None]]:
+    """
+    The contact with the most messages, their ids, and the cursor after each page of 10.
+    """
+    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
+    ids = [m["messageId"] for m in server.dataset.messages(identifier)]
+    return identifier, ids, [page.next_cursor for page in pages]
+
+
+async def ids_by_item(stream: MessageStream) -> tuple[dict[int, list[int]], list[FailureResult]]:
+    """
+    The message ids of each input item (by `id()`), and the failures.
+    """
+    ids: dict[int, list[int]] = collections.defaultdict(list)
+    failures: list[FailureResult] = []
+    async with stream:
+        async for result in stream:
+            if isinstance(result, FailureResult):
+                failures.append(result)
+            else:
+                ids[id(result.item)].extend(m.message_id for m in result.page.items)
+    return ids, failures
+
+
 async def test_each_result_carries_back_the_input_item_it_belongs_to(
     server: FakeAelystServer, client: AelystClient
 ) -> None:
     """A repeated identifier given as two requests: each page names its own request."""
-    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
+    identifier, expected, _ = await longest_and_its_cursors(server, client)
     first, second = ListRequest(identifier), ListRequest(identifier)
-    items: dict[int, list[int]] = {id(first): [], id(second): []}
-    async with client.messages.list_many([first, second, "id:bogus"], limit=10) as stream:
-        results = [result async for result in stream]
-    for result in results:
-        if isinstance(result, PageResult):
-            items[id(result.item)].extend(m.message_id for m in result.page.items)
-    failures = [(r.item, r.identifier) for r in results if isinstance(r, FailureResult)]
-    expected = [m["messageId"] for m in server.dataset.messages(identifier)]
+    stream = client.messages.list_many([first, second, "id:bogus"], limit=10)
+    ids, failures = await ids_by_item(stream)
     assert (expected, expected, [("id:bogus", "id:bogus")]) == (
-        items[id(first)],
-        items[id(second)],
-        failures,
+        ids[id(first)],
+        ids[id(second)],
+        [(f.item, f.identifier) for f in failures],
     )
 
 
@@ -161,37 +184,23 @@ async def test_a_list_request_starts_from_its_own_cursor(
     server: FakeAelystServer, client: AelystClient
 ) -> None:
     """`ListRequest(cursor_id=...)` resumes that occurrence; the other starts from the top."""
-    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
-    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
-    resumed = ListRequest(identifier, cursor_id=pages[0].next_cursor)
-    got: dict[str, list[int]] = {"resumed": [], "plain": []}
-    async with client.messages.list_many([resumed, identifier], limit=10) as stream:
-        async for result in stream:
-            assert isinstance(result, PageResult)
-            which = "resumed" if result.item is resumed else "plain"
-            got[which].extend(m.message_id for m in result.page.items)
-    messages = [m["messageId"] for m in server.dataset.messages(identifier)]
-    assert {"resumed": messages[10:], "plain": messages} == got
+    identifier, expected, cursors = await longest_and_its_cursors(server, client)
+    resumed, plain = ListRequest(identifier, cursor_id=cursors[0]), identifier
+    ids, _ = await ids_by_item(client.messages.list_many([resumed, plain], limit=10))
+    assert (expected[10:], expected) == (ids[id(resumed)], ids[id(plain)])
 
 
 async def test_cursors_apply_to_the_first_occurrence_without_a_cursor_of_its_own(
     server: FakeAelystServer, client: AelystClient
 ) -> None:
     """A `cursors=` entry skips a request that carries its own cursor."""
-    identifier = max(server.dataset.identifiers(), key=lambda i: len(server.dataset.messages(i)))
-    pages = [p async for p in client.messages.list(identifier, limit=10).pages()]
-    own = ListRequest(identifier, cursor_id=pages[1].next_cursor)
-    plain = ListRequest(identifier)
-    counts = {id(own): 0, id(plain): 0}
+    identifier, expected, cursors = await longest_and_its_cursors(server, client)
+    own, plain = ListRequest(identifier, cursor_id=cursors[1]), ListRequest(identifier)
     stream = client.messages.list_many(
-        [own, plain], limit=10, cursors={identifier: pages[0].next_cursor or ""}, concurrency=1
+        [own, plain], limit=10, cursors={identifier: cursors[0] or ""}, concurrency=1
     )
-    async with stream:
-        async for result in stream:
-            assert isinstance(result, PageResult)
-            counts[id(result.item)] += len(result.page.items)
-    total = len(server.dataset.messages(identifier))
-    assert (total - 20, total - 10) == (counts[id(own)], counts[id(plain)])
+    ids, _ = await ids_by_item(stream)
+    assert (expected[20:], expected[10:]) == (ids[id(own)], ids[id(plain)])
 
 
 @pytest.mark.parametrize(
