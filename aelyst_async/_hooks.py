@@ -192,6 +192,7 @@ class _Generator:
         self.src.bind("__mapping", Mapping)
         self.src.bind("__not_an_object", _not_an_object)
         self.src.bind("__extra", _extra)
+        self.src.bind("__new", object.__new__)
 
     def model(self, cls: type[Any], var: str, indent: int, *, tagged: bool = False) -> None:
         """
@@ -258,13 +259,25 @@ class _Generator:
                 src.add(at + 1, f"if {' or '.join(noted)}:", f"    {note}")
         known_keys = src.bind(f"__known_{cls.__name__}", frozenset(known))
         arguments = ", ".join(f"{field.alias}={local[field.name]}" for field in fields)
+        extra = f"__extra({var}, {known_keys}, {sent})"
         src.add(
             at,
             f"if {sent} is None and {n} == len({var}):",
-            f"    {var} = {model}({arguments})",  # `extra` at its default, `NO_FIELDS`
+            f"    {var}_extra = {src.bind('__no_fields', NO_FIELDS)}",
             "else:",
-            f"    {var} = {model}({arguments}, extra=__extra({var}, {known_keys}, {sent}))",
+            f"    {var}_extra = {extra}",
         )
+        if cls.__new__ is object.__new__:
+            # The class's own `__init__`, called as a function: calling the class with
+            # keywords would first gather them into a dict for `type.__call__`.
+            init = src.bind(f"__init_{cls.__name__}", cls.__init__)
+            src.add(
+                at,
+                f"{var} = __new({model})",
+                f"{init}({var}, {arguments}, extra={var}_extra)",
+            )
+        else:
+            src.add(at, f"{var} = {model}({arguments}, extra={var}_extra)")
 
     def read(
         self,
