@@ -343,6 +343,30 @@ def test_integers_of_any_size_are_read_and_written_exactly(number: int) -> None:
     assert str(number).encode() in dump_json(to_wire(message))
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(
+            {"items": [_message(message={"type": "image", "size": 2**70})], "pagination": {}},
+            id="in-a-body-of-an-unknown-type",
+        ),
+        pytest.param(
+            {"items": [_message(sender={"source": "api", "quota": [2**64]})], "pagination": {}},
+            id="in-an-unknown-field-of-a-sender",
+        ),
+        pytest.param({"items": [], "pagination": {"next": {"n": -(2**70)}}}, id="in-a-link"),
+        pytest.param({"items": [], "pagination": {}, "total": 10**25}, id="beside-the-items"),
+        pytest.param(
+            {"items": [_message(score=1.5e300, ratio=0.25)], "pagination": {}},
+            id="floats-stay-floats",
+        ),
+    ],
+)
+def test_numbers_kept_whole_are_exact_wherever_they_are(page: dict[str, Any]) -> None:
+    """Kept as sent, in an unknown body, field or link, an integer beyond 64 bits stays exact."""
+    assert typed(page) == typed(to_wire(_decode(page)))
+
+
 def test_decoded_messages_are_frozen_hashable_and_picklable() -> None:
     """A decoded message is a model like any other, and keeps what it keeps through pickle."""
     [message] = decode_messages([copy.deepcopy(FORWARD)])
