@@ -243,7 +243,7 @@ class _Generator:
         self.src.bind("__mapping", Mapping)
         self.src.bind("__not_an_object", _not_an_object)
         self.src.bind("__extra", _extra)
-        self.src.bind("__new", object.__new__)
+        self.src.bind("__new", _NEW)
 
     def model(self, cls: type[Any], var: str, indent: int, *, tagged: bool = False) -> None:
         """
@@ -318,7 +318,7 @@ class _Generator:
             "else:",
             f"    {var}_extra = {extra}",
         )
-        if cls.__new__ is object.__new__:
+        if cls.__new__ is _NEW:
             # The class's own `__init__`, called as a function: calling the class with
             # keywords would first gather them into a dict for `type.__call__`.
             init = src.bind(f"__init_{cls.__name__}", cls.__init__)
@@ -430,6 +430,9 @@ def structure_fn(
 
 
 _ABSENT = object()
+
+_NEW: Callable[..., Any] = object.__new__
+"""How a model without a `__new__` of its own is made, before its `__init__` runs."""
 
 
 def _compile(name: str, signature: str, src: _Source) -> Callable[..., Any]:

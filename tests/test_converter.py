@@ -424,6 +424,27 @@ def test_a_new_field_needs_only_the_model() -> None:
     assert wire == conv.unstructure(note)
 
 
+def test_a_model_with_a_new_of_its_own_is_made_through_it() -> None:
+    """A generated hook makes a model by calling its class when the class has its own __new__."""
+    made: list[int] = []
+
+    @attrs.frozen(kw_only=True)
+    class Note:
+        note_id: int
+        extra: Mapping[str, Any] = attrs.field(default=NO_FIELDS, hash=False)
+
+        def __new__(cls, **fields: Any) -> Note:
+            made.append(fields["note_id"])
+            return super().__new__(cls)
+
+    conv = cattrs.Converter()
+    conv.register_structure_hook_factory(
+        lambda t: t is Note, lambda t, c: structure_fn(t, c, {Note: WireSpec()})
+    )
+    note = conv.structure({"noteId": 1}, Note)
+    assert ([1], 1) == (made, note.note_id)
+
+
 def test_long_digit_runs_in_text_decode_as_any_other_body() -> None:
     """Digits in a string that look like a big integer change nothing but the parser used."""
     item = _message(message={"type": "text", "text": "order 123456789012345678901234"})
