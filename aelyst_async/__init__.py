@@ -53,6 +53,7 @@ from ._models import (
     UnknownMessage,
 )
 from ._pagination import MessagePager
+from ._protocol import Response, Transport
 from ._sharding import Shard, shard_of
 
 if typing.TYPE_CHECKING:
@@ -145,6 +146,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "Response",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",
@@ -154,6 +156,7 @@ __all__ = [
     "Timeout",
     "TokenBucketLimiter",
     "Traffic",
+    "Transport",
     "UnknownMessage",
     "__version__",
     "run_export",

@@ -35,7 +35,7 @@ from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_cursor, check
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
-from ._exceptions import AelystError, InvalidArgumentError
+from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
 from ._identifiers import Identifier, coerce_identifier
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
@@ -45,6 +45,7 @@ from ._protocol import (
     LIST_MESSAGES_ROUTE,
     MAX_LIMIT,
     Response,
+    Transport,
     check_base_url,
     check_limit,
     list_messages_url,
@@ -137,6 +138,77 @@ class ClientStats:
     rate_limited: int = 0
 
 
+@attrs.frozen
+class _PageFetcher:
+    """
+    Fetches the pages of one `list` or `list_many` call, with that call's options.
+    """
+
+    client: AelystClient
+    retry: RetryPolicy | None
+    timeout: Timeout | None
+
+    async def __call__(self, contact: Identifier, limit: int | None, cursor: str | None) -> Page:
+        return await self.client._fetch_page(
+            contact, limit=limit, cursor=cursor, retry=self.retry, timeout=self.timeout
+        )
+
+
+@attrs.define
+class _PageCall:
+    """
+    One call of the route, attempt by attempt: what the retry loop sends.
+
+    Attributes:
+        transport: Sends each attempt.
+        url: The URL of the page, on the client's base URL (rule 1: the only place the
+            token goes).
+        headers: The request headers, the token's among them.
+        timeout: The timeouts of each attempt.
+        max_bytes: The cap on a body (`max_response_bytes`), or `None`.
+        stats: The client's counters.
+    """
+
+    transport: Transport
+    url: str
+    headers: Mapping[str, str]
+    timeout: Timeout
+    max_bytes: int | None
+    stats: ClientStats
+    attempts: int = 0
+
+    async def send(self, remaining: float | None) -> Response:
+        """
+        Send one attempt, count it, and refuse a body over the cap.
+        """
+        self.attempts += 1
+        self.stats.requests += 1
+        if self.attempts > 1:
+            self.stats.retries += 1
+        response = await self.transport.get(
+            self.url, self.headers, timeout=self.timeout, remaining=remaining
+        )
+        if response.status == 429:
+            self.stats.rate_limited += 1
+        self.check_size(response)
+        return response
+
+    def check_size(self, response: Response) -> None:
+        """
+        Refuse a body over the cap, whichever transport read it (the SDK's own stops reading
+        at the cap; another may not).
+        """
+        if self.max_bytes is not None and len(response.body) > self.max_bytes:
+            raise ResponseTooLargeError(
+                f"the response body is {len(response.body)} bytes, over the "
+                f"{self.max_bytes}-byte cap (max_response_bytes): GET {self.url}",
+                status=response.status,
+                limit=self.max_bytes,
+                received=len(response.body),
+                url=self.url,
+            )
+
+
 class Messages:
     """
     The messages of contacts: `client.messages`.
@@ -149,16 +221,8 @@ class Messages:
         """
         The page fetcher of one call, its options validated now.
         """
-        policy = _check_retry(retry)
         call_timeout = None if timeout is None else Timeout.coerce(timeout)
-        client = self._client
-
-        async def fetch(contact: Identifier, limit: int | None, cursor: str | None) -> Page:
-            return await client._fetch_page(
-                contact, limit=limit, cursor=cursor, retry=policy, timeout=call_timeout
-            )
-
-        return fetch
+        return _PageFetcher(self._client, _check_retry(retry), call_timeout)
 
     def list(
         self,
@@ -278,7 +342,12 @@ class AelystClient:
         clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
         max_response_bytes: The largest response body read, in bytes (default 16 MiB, some
             hundred times a full page); a longer one raises `ResponseTooLargeError`, counted
-            after decompression. `None` lifts the cap (only for a server you trust).
+            after decompression. `None` lifts the cap (only for a server you trust). A
+            transport of your own bounds its own reads; the client refuses a longer body
+            when it returns one.
+        transport: The `Transport` every request goes through, instead of the SDK's own
+            aiohttp one (another HTTP library, a test double); the client closes it when it
+            is closed. Not with `session=`, which configures the SDK's own.
 
     Raises:
         InvalidArgumentError: When no token is given nor set, or an option is invalid.
@@ -302,6 +371,7 @@ class AelystClient:
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        transport: Transport | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV)
@@ -325,16 +395,36 @@ class AelystClient:
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route_description = f"GET {self._base_url.path}{LIST_MESSAGES_PATH}"
-        self._transport = AiohttpTransport(
-            session,
-            max_response_bytes=check_int(
-                "max_response_bytes", max_response_bytes, low=1024, optional=True
-            ),
+        self._max_bytes = check_int(
+            "max_response_bytes", max_response_bytes, low=1024, optional=True
         )
+        self._transport = self._make_transport(transport, session)
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()
         self.messages = Messages(self)
+
+    def _make_transport(
+        self, transport: Transport | None, session: aiohttp.ClientSession | None
+    ) -> Transport:
+        """
+        The transport given, or the SDK's own aiohttp one on `session`.
+        """
+        if transport is None:
+            return AiohttpTransport(session, max_response_bytes=self._max_bytes)
+        if session is not None:
+            raise InvalidArgumentError(
+                "session= configures the SDK's own transport: pass either session= or "
+                f"transport=, not both (transport={transport!r})"
+            )
+        if not callable(getattr(transport, "get", None)) or not callable(
+            getattr(transport, "aclose", None)
+        ):
+            raise InvalidArgumentError(
+                f"transport must have the methods get() and aclose() of a Transport, "
+                f"not {transport!r}"
+            )
+        return transport
 
     @property
     def base_url(self) -> yarl.URL:
@@ -366,8 +456,11 @@ class AelystClient:
 
     async def aclose(self) -> None:
         """
-        Close the session the client created (a borrowed one stays open).
+        Close the session the client created (a borrowed one stays open), or the transport
+        it was given; a second call does nothing.
         """
+        if self._closed:
+            return
         self._closed = True
         await self._transport.aclose()
 
@@ -382,9 +475,10 @@ class AelystClient:
             raise AelystError(_OTHER_LOOP)
 
     def __del__(self, _warnings: Any = warnings) -> None:
-        # getattr: __init__ may have raised before the transport existed.
+        # getattr: __init__ may have raised before the transport existed; a transport of
+        # the user's own says nothing of a session.
         transport = getattr(self, "_transport", None)
-        if transport is not None and not self._closed and transport.owns_open_session:
+        if getattr(transport, "owns_open_session", False) and not self._closed:
             _warnings.warn(_UNCLOSED.format(self), RuntimeWarning, stacklevel=1)
 
     async def _fetch_page(
@@ -399,25 +493,17 @@ class AelystClient:
         if self._closed:
             raise AelystError("the client is closed")
         self._check_loop()
-        url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
-
-        attempts = 0
-
-        async def send(remaining: float | None) -> Response:
-            nonlocal attempts
-            attempts += 1
-            self.stats.requests += 1
-            self.stats.retries += attempts > 1
-            # The token is only ever put into a request built on the base URL.
-            response = await self._transport.get(
-                url, self._token.request_headers(), timeout=attempt_timeout, remaining=remaining
-            )
-            self.stats.rate_limited += response.status == 429
-            return response
-
+        call = _PageCall(
+            transport=self._transport,
+            url=list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor),
+            headers=self._token.request_headers(),
+            timeout=attempt_timeout,
+            max_bytes=self._max_bytes,
+            stats=self.stats,
+        )
         return await call_with_retries(
-            send,
+            call.send,
             decode_page,
             policy=retry or self._retry,
             limiter=self._limiter,
