@@ -38,6 +38,7 @@ import yarl
 from aiohttp import web
 
 from .._clock import Clock, SystemClock
+from .._exceptions import InvalidArgumentError
 from .._protocol import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
@@ -124,7 +125,7 @@ def _fault_plan(value: FaultPlan | None) -> FaultPlan:
 
 def _check_token(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"token must be a non-empty str or None, not {value!r}")
+        raise InvalidArgumentError(f"token must be a non-empty str or None, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
