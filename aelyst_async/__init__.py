@@ -44,6 +44,7 @@ from ._export import (
 )
 from ._identifiers import Identifier
 from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from ._logs import configure_from_env as _configure_logging
 from ._models import (
     DeliveryStatus,
     Message,
@@ -58,11 +59,14 @@ from ._models import (
     UnknownMessage,
 )
 from ._pagination import MessagePager
+from ._response import ResponseInfo
 
 try:
     __version__ = version("aelyst-async")
 except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
     __version__ = "0+unknown"
+
+_configure_logging()  # $AELYST_LOG, read once on import
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -104,6 +108,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "ResponseInfo",
     "RetryPolicy",
     "Sender",
     "SystemClock",

@@ -595,7 +595,11 @@ def _decode_json_page(response: Response) -> _PageParts:
 
     def fail(reason: str) -> APIResponseDecodeError:
         return APIResponseDecodeError(
-            reason, status=response.status, body=response.body, url=response.url
+            reason,
+            status=response.status,
+            body=response.body,
+            url=response.url,
+            response=response.info,
         )
 
     try:
@@ -631,4 +635,5 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
         previous_cursor=cursor_from_link(previous_link),
         pagination=Pagination(next=next_link, previous=previous_link),
         rate_limit=rate_limit,
+        response=response.info,
     )

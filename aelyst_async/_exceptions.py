@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._models import RateLimit
+    from ._response import ResponseInfo
 
 __all__ = [
     "APIConnectionError",
@@ -126,11 +127,16 @@ class APIError(AelystError):
 
     Attributes:
         url: The URL of the request (it never carries the token).
+        response: The response the error came from (status, redacted headers, request id,
+            attempts, timing), or `None` when no response arrived.
     """
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str | None = None, response: ResponseInfo | None = None
+    ) -> None:
         super().__init__(message)
         self.url = url
+        self.response = response
 
 
 class APIConnectionError(APIError):
@@ -155,11 +161,19 @@ class APIResponseDecodeError(APIError):
     """
 
     def __init__(
-        self, message: str, *, status: int, body: bytes | str | None, url: str | None = None
+        self,
+        message: str,
+        *,
+        status: int,
+        body: bytes | str | None,
+        url: str | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
         self.status = status
         self.body = body_excerpt(body)
-        super().__init__(f"{message} (HTTP {status}, body: {self.body!r})", url=url)
+        super().__init__(
+            f"{message} (HTTP {status}, body: {self.body!r})", url=url, response=response
+        )
 
 
 class APIStatusError(APIError):
@@ -173,7 +187,7 @@ class APIStatusError(APIError):
         headers: The response headers.
         body: A short excerpt of the response body.
         rate_limit: The rate-limit state the response reported.
-        received_at: When the response arrived (aware UTC).
+        received_at: When the response arrived (aware UTC; on the client's clock).
     """
 
     def __init__(
@@ -187,15 +201,18 @@ class APIStatusError(APIError):
         body: bytes | str | None = None,
         rate_limit: RateLimit | None = None,
         url: str | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
-        super().__init__(message, url=url)
+        super().__init__(message, url=url, response=response)
         self.status = status
         self.code = code
         self.api_message = api_message
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit
-        self.received_at = _dt.datetime.now(_dt.timezone.utc)
+        self.received_at = (
+            _dt.datetime.now(_dt.timezone.utc) if response is None else response.received_at
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"

@@ -23,6 +23,8 @@ from typing import Any
 
 import attrs
 
+from ._response import ResponseInfo
+
 __all__ = [
     "DeliveryStatus",
     "Message",
@@ -211,6 +213,8 @@ class Page:
         previous_cursor: The cursor of the previous page, or `None`.
         pagination: The raw links the cursors were read from.
         rate_limit: The rate-limit state the response reported.
+        response: The response the page came from: status, headers, request id, attempts and
+            timing (`None` for a page not fetched by a client). Not part of equality.
     """
 
     items: tuple[Message, ...]
@@ -218,6 +222,7 @@ class Page:
     previous_cursor: str | None = None
     pagination: Pagination = attrs.field(factory=Pagination)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def has_next(self) -> bool:

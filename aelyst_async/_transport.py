@@ -7,7 +7,10 @@ Rules:
    returns: no response object ever outlives the call, so breaking out of a loop or
    cancelling a task leaves nothing open.
 2. Redirects are not followed: the token goes to the configured base URL and nowhere else.
-3. Every transport fault becomes `APIConnectionError` or `APITimeoutError`; their messages
+3. A proxy's credentials travel in a `Proxy-Authorization` header to the proxy alone; the
+   session the transport creates does not read the environment (the client has resolved the
+   proxy already, once) nor `~/.netrc` (the token is the only credential sent to the API).
+4. Every transport fault becomes `APIConnectionError` or `APITimeoutError`; their messages
    carry the URL (which holds no secret), never a request header, and no aiohttp error that
    holds the request's headers is chained to them.
 """
@@ -15,6 +18,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import base64
+import ssl as _ssl
 from collections.abc import Mapping
 
 import aiohttp
@@ -39,11 +44,27 @@ class AiohttpTransport:
 
     Args:
         session: A session to borrow (it is never closed here), or `None` to create and own one.
+        proxy: The proxy every request goes through (its credentials included), or `None`.
+        ssl: `True` to verify certificates as the session does, `False` not to, or a context.
     """
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        proxy: yarl.URL | None = None,
+        ssl: _ssl.SSLContext | bool = True,
+    ) -> None:
         self._session = session
         self._owns_session = session is None
+        self._ssl = ssl
+        self._proxy = None if proxy is None else proxy.with_user(None)
+        self._proxy_headers: Mapping[str, str] | None = None
+        if proxy is not None and proxy.user is not None:
+            pair = f"{proxy.user}:{proxy.password or ''}".encode()
+            self._proxy_headers = {
+                "Proxy-Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"
+            }
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
@@ -51,6 +72,7 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                 auto_decompress=True,
+                trust_env=False,
             )
         return self._session
 
@@ -82,6 +104,9 @@ class AiohttpTransport:
                 headers=headers,
                 allow_redirects=False,
                 timeout=_client_timeout(timeout, remaining),
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
+                ssl=self._ssl,
             ) as response:
                 body = await response.read()
                 return Response(

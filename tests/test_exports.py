@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 import aelyst_async
+import aelyst_async.otel
 import aelyst_async.testing
 
 PACKAGES = [
     pytest.param(aelyst_async, id="aelyst_async"),
     pytest.param(aelyst_async.testing, id="aelyst_async.testing"),
+    pytest.param(aelyst_async.otel, id="aelyst_async.otel"),
 ]
 # Modules a user imports by name; every other module is private (`_name`).
-PUBLIC_MODULES = {"aelyst_async.testing", "aelyst_async.testing.pytest_plugin"}
+PUBLIC_MODULES = {"aelyst_async.otel", "aelyst_async.testing", "aelyst_async.testing.pytest_plugin"}
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
 
 

@@ -15,6 +15,8 @@ Rules:
    pages are kept in a bounded LRU cache: the server is never a client's bottleneck.
 5. The rate limiter's time comes from the injected `Clock`; only the `slow` fault waits on
    real time, because it exists to trip client timeouts.
+6. Every response it answers carries `X-Request-Id: req_<n>`, n counting the server's
+   requests from 1, as a real API's request ids do.
 """
 
 from __future__ import annotations
@@ -253,6 +255,7 @@ class _Handler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         stats = self._stats
         stats.requests += 1
+        request_id = f"req_{stats.requests}"
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
@@ -262,6 +265,8 @@ class _Handler:
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
+        if not response.prepared:  # a truncated answer has sent its headers already
+            response.headers["X-Request-Id"] = request_id
         return response
 
     async def _respond(self, request: web.Request) -> web.StreamResponse | None:

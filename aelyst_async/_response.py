@@ -1,0 +1,104 @@
+"""
+`ResponseInfo`: what the SDK saw of the response behind a page or an error.
+
+Rules:
+
+1. Headers are kept as the server sent them (every value, case-insensitive lookup), except
+   that the value of any header whose name looks secret (`Authorization`, `Set-Cookie`, or a
+   name holding `token`, `secret`, `key`, `session`, `password`, `signature`, `credential`
+   or `auth`) is replaced by `[redacted]`.
+2. The request id is read from the first of `REQUEST_ID_HEADERS` that is present, and only
+   when it is short printable ASCII: it is server input that ends up in log lines.
+3. Times come from the client's `Clock`: `received_at` from `wall()`, `elapsed` from
+   `monotonic()`, so tests with a `FakeClock` see exact values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = ["REDACTED", "REQUEST_ID_HEADERS", "ResponseInfo", "redact_headers", "request_id_of"]
+
+REDACTED: Final = "[redacted]"
+REQUEST_ID_HEADERS: Final = (
+    "X-Request-Id",
+    "Request-Id",
+    "X-Correlation-Id",
+    "X-Amzn-RequestId",
+    "X-Amz-Request-Id",
+)
+_MAX_REQUEST_ID = 128
+
+_SECRET_NAME = re.compile(
+    r"auth|cookie|token|secret|key|session|password|passwd|signature|credential", re.IGNORECASE
+)
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
+
+
+def redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """
+    A read-only, case-insensitive copy of `headers`, secret-looking values redacted.
+    """
+    items = headers.items()
+    copy: CIMultiDict[str] = CIMultiDict(
+        (name, REDACTED if _SECRET_NAME.search(name) else value) for name, value in items
+    )
+    return CIMultiDictProxy(copy)
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """
+    The server's id of the request, when a known header carries a readable one.
+    """
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            value = value.strip()
+            if len(value) <= _MAX_REQUEST_ID and _PRINTABLE.fullmatch(value):
+                return value
+            return None
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class ResponseInfo:
+    """
+    The HTTP response a page (`page.response`) or an error (`error.response`) came from.
+
+    Attributes:
+        status: The HTTP status.
+        headers: The response headers, case-insensitive; secret-looking values are
+            `[redacted]`.
+        request_id: The server's id of the request (`X-Request-Id` or a similar header), to
+            quote to support; `None` when the server sent none.
+        attempts: The attempts the call had made when this response arrived (1: no retry).
+        elapsed: From the start of the call (its first rate-limiter wait) to this response,
+            retries, backoffs and waits included.
+        received_at: When the response arrived, on the client's clock (aware UTC).
+
+    Example:
+        ```python
+        async for page in client.messages.list("id:123").pages():
+            print(page.response.status, page.response.request_id, page.response.attempts)
+        ```
+    """
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(eq=False)
+    request_id: str | None
+    attempts: int
+    elapsed: _dt.timedelta
+    received_at: _dt.datetime
+
+    def __repr__(self) -> str:
+        # Headers left out: a repr is read in tracebacks and logs, not searched.
+        return (
+            f"ResponseInfo(status={self.status}, request_id={self.request_id!r}, "
+            f"attempts={self.attempts}, elapsed={self.elapsed.total_seconds():.3f}s)"
+        )

@@ -1,0 +1,35 @@
+"""
+Helpers of the observability tests: finding a secret in what the SDK logged or traced.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aelyst_async import Identifier
+
+
+def identifier_forms(identifier: str) -> set[str]:
+    """
+    The ways an `email:` or `phone:` identifier could show: whole, its value, its value
+    percent-encoded, its path segment, an email's local part, a phone's digits.
+    """
+    parsed = Identifier.parse(identifier)
+    _, _, value = identifier.partition(":")
+    forms = {identifier, value, quote(value, safe=""), parsed.path_segment}
+    local, at, _ = value.partition("@")
+    if at:
+        forms.add(local)
+    if value.startswith("+"):
+        forms.add(value[1:])
+    return forms
+
+
+def leaks(text: str, token: str, *identifiers: str) -> list[str]:
+    """
+    What `text` shows that it must not: the token, or a form of one of the identifiers.
+    """
+    found = [f"the token {token!r}"] if token in text else []
+    for identifier in identifiers:
+        found += sorted(form for form in identifier_forms(identifier) if form in text)
+    return found
