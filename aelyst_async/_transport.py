@@ -59,12 +59,12 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._ssl = ssl
         self._proxy = None if proxy is None else proxy.with_user(None)
-        self._proxy_headers: Mapping[str, str] | None = None
+        self._proxy_authorization: dict[str, str] = {}
         if proxy is not None and proxy.user is not None:
             pair = f"{proxy.user}:{proxy.password or ''}".encode()
-            self._proxy_headers = {
-                "Proxy-Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"
-            }
+            self._proxy_authorization["Proxy-Authorization"] = (
+                f"Basic {base64.b64encode(pair).decode('ascii')}"
+            )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
@@ -98,6 +98,14 @@ class AiohttpTransport:
             APIConnectionError: When no complete response arrived.
         """
         session = self._get_session()
+        proxy_headers = None
+        if self._proxy_authorization:
+            # To the proxy alone: in the CONNECT of a tunnel for https, else in the request the
+            # proxy relays (and strips, as proxies do), as aiohttp itself sends it.
+            if url.startswith("https:"):
+                proxy_headers = self._proxy_authorization
+            else:
+                headers = {**headers, **self._proxy_authorization}
         try:
             async with session.get(
                 yarl.URL(url, encoded=True),
@@ -105,7 +113,7 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=_client_timeout(timeout, remaining),
                 proxy=self._proxy,
-                proxy_headers=self._proxy_headers,
+                proxy_headers=proxy_headers,
                 ssl=self._ssl,
             ) as response:
                 body = await response.read()
