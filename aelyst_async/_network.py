@@ -9,13 +9,15 @@ Rules:
    `User-Agent` (rule 1): either raises at once.
 3. The proxy is `proxy=` when given; otherwise, with `trust_env`, the one the environment
    names for the base URL's scheme (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, any case) unless
-   `NO_PROXY` covers its host, read once when the client is created (as httpx does). Every
-   request goes to the same host, so one decision serves them all.
+   `NO_PROXY` covers its host (`_bypassed`: hosts, domains, `*`, networks, as requests reads
+   it), read once when the client is created (as httpx does). Every request goes to the same
+   host, so one decision serves them all.
 4. A proxy's credentials never show: error messages print the proxy without them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import platform
 import re
 import ssl as _ssl
@@ -119,6 +121,36 @@ def _check_proxy(proxy: str | yarl.URL, source: str) -> yarl.URL:
     return url
 
 
+def _bypassed(url: yarl.URL, no_proxy: str) -> bool:
+    """
+    Whether `NO_PROXY` covers the URL's host: `*`, the host itself (with or without the
+    URL's port), a domain it is in (`example.com` or `.example.com`), or a network of its IP.
+    """
+    host = (url.host or "").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (part.strip().lower() for part in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if port and port != str(url.port):
+            continue
+        name = name.strip("[]").lstrip(".").rstrip(".")
+        if host == name or host.endswith(f".{name}"):
+            return True
+        if address is not None and "/" in name:
+            try:
+                if address in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
 def proxy_for(
     base_url: yarl.URL, *, proxy: str | yarl.URL | None, trust_env: bool
 ) -> yarl.URL | None:
@@ -135,8 +167,7 @@ def proxy_for(
     if not trust_env:
         return None
     proxies = urllib.request.getproxies_environment()
-    host = base_url.host or ""
-    if host and urllib.request.proxy_bypass_environment(host, proxies):
+    if _bypassed(base_url, proxies.get("no", "")):
         return None
     for scheme in (base_url.scheme, "all"):
         value = proxies.get(scheme)

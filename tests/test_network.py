@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 import trustme
+import yarl
 from aiohttp.test_utils import TestServer
 
 from aelyst_async import (
@@ -20,7 +21,7 @@ from aelyst_async import (
     InvalidArgumentError,
     RetryPolicy,
 )
-from aelyst_async._network import sdk_user_agent
+from aelyst_async._network import _bypassed, sdk_user_agent
 from aelyst_async.testing import Dataset, FakeAelystServer, ServerOptions, create_app
 
 from .forward_proxy import ForwardProxy
@@ -296,3 +297,24 @@ def test_ssl_must_be_a_bool_or_a_context() -> None:
     """Anything else (a path, say) raises at once, naming it."""
     with pytest.raises(InvalidArgumentError, match=r"'/etc/ca\.pem'"):
         AelystClient(TOKEN, ssl="/etc/ca.pem")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "expected"),
+    [
+        pytest.param("https://api.aelyst.ai/v1", "api.aelyst.ai", True, id="host"),
+        pytest.param("https://api.aelyst.ai/v1", "aelyst.ai", True, id="domain"),
+        pytest.param("https://api.aelyst.ai/v1", ".aelyst.ai", True, id="dot-domain"),
+        pytest.param("https://api.aelyst.ai/v1", "xaelyst.ai", False, id="not-a-suffix-domain"),
+        pytest.param("https://api.aelyst.ai/v1", "api.aelyst.ai:443", True, id="host-port"),
+        pytest.param("https://api.aelyst.ai/v1", "api.aelyst.ai:8443", False, id="other-port"),
+        pytest.param("http://10.1.2.3:8080/v1", "10.0.0.0/8", True, id="network"),
+        pytest.param("http://11.1.2.3:8080/v1", "10.0.0.0/8", False, id="outside-network"),
+        pytest.param("https://api.aelyst.ai/v1", " other , API.aelyst.ai ", True, id="list-case"),
+        pytest.param("https://api.aelyst.ai/v1", "*", True, id="star"),
+        pytest.param("https://api.aelyst.ai/v1", "", False, id="empty"),
+    ],
+)
+def test_no_proxy_is_read_as_requests_reads_it(url: str, no_proxy: str, expected: bool) -> None:
+    """Hosts, domains, ports, networks and `*`, comma-separated, in any case."""
+    assert expected == _bypassed(yarl.URL(url), no_proxy)

@@ -17,7 +17,7 @@ import attrs
 import pytest
 from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Sum
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -63,8 +63,8 @@ class Recorded:
         for resource in data.resource_metrics if data else ():
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
-                    if metric.name == name:
-                        total += sum(int(p.value) for p in metric.data.data_points)  # type: ignore[union-attr]
+                    if metric.name == name and isinstance(metric.data, Sum):
+                        total += sum(int(point.value) for point in metric.data.data_points)
         return total
 
 
