@@ -31,7 +31,7 @@ from ._config import RetryPolicy, Timeout
 from ._converter import decode_page
 from ._exceptions import AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
-from ._instrument import CallDescription, PageCall, Telemetry, contact_hash, traced
+from ._instrument import PageCall, Telemetry
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
 from ._network import check_ssl, proxy_for, request_headers
@@ -41,7 +41,6 @@ from ._protocol import (
     check_base_url,
     check_limit,
     list_messages_url,
-    redact_url,
 )
 from ._retry import call_with_retries
 from ._transport import AiohttpTransport
@@ -392,24 +391,19 @@ class AelystClient:
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
         headers = self._token.request_headers()
-        description = CallDescription(
-            method="GET",
+        call = PageCall(
+            # The token is only ever put into a request built on the base URL.
+            lambda remaining: self._transport.get(
+                url, headers, timeout=attempt_timeout, remaining=remaining
+            ),
+            clock=self._clock,
+            stats=self.stats,
             route=self._route,
             base_url=self._base_url,
-            url=redact_url(url),
-            contact=contact_hash(identifier),
+            identifier=identifier,
+            url=url,
         )
-        with traced(self._telemetry, description) as trace:
-            call = PageCall(
-                # The token is only ever put into a request built on the base URL.
-                lambda remaining: self._transport.get(
-                    url, headers, timeout=attempt_timeout, remaining=remaining
-                ),
-                clock=self._clock,
-                stats=self.stats,
-                description=description,
-                trace=trace,
-            )
+        with call.traced(self._telemetry):
             return await call_with_retries(
                 call.send,
                 decode_page,

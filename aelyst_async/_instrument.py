@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -32,7 +33,7 @@ from ._exceptions import APIConnectionError, APITimeoutError
 from ._identifiers import Identifier
 from ._limiter import RateLimiter
 from ._models import RateLimit
-from ._protocol import Response, parse_rate_limit
+from ._protocol import Response, parse_rate_limit, redact_url
 from ._response import ResponseInfo, redact_headers, request_id_of
 
 if TYPE_CHECKING:
@@ -122,17 +123,6 @@ class Telemetry(Protocol):
         ...
 
 
-def traced(
-    telemetry: Telemetry | None, call: CallDescription
-) -> AbstractContextManager[CallTrace | None]:
-    """
-    `telemetry`'s context around a page fetch, or one that does nothing.
-    """
-    if telemetry is None:
-        return contextlib.nullcontext()
-    return telemetry.trace_call(call)
-
-
 class _TimedLimiter:
     """
     A call's view of the client's limiter: it times each wait for the call's records.
@@ -161,8 +151,10 @@ class PageCall:
         send: Sends one attempt; receives the seconds left of the call.
         clock: The client's clock.
         stats: The client's counters.
-        description: The fetch as logs and telemetry may describe it.
-        trace: The fetch's telemetry context, or `None`.
+        route: The path template, e.g. `/v1/contact/{identifier}/message/list`.
+        base_url: The client's base URL.
+        identifier: The contact (only its hash is ever shown).
+        url: The request's URL (only its redacted form is ever shown).
         logger: Where the DEBUG lines go.
     """
 
@@ -172,19 +164,49 @@ class PageCall:
         *,
         clock: Clock,
         stats: ClientStats,
-        description: CallDescription,
-        trace: CallTrace | None,
+        route: str,
+        base_url: yarl.URL,
+        identifier: Identifier,
+        url: str,
         logger: logging.Logger = _LOGGER,
     ) -> None:
         self._send = send
         self.clock = clock
         self._stats = stats
-        self._description = description
-        self._trace = trace
+        self._route = route
+        self._base_url = base_url
+        self._identifier = identifier
+        self._url = url
+        self._trace: CallTrace | None = None
         self._logger = logger
         self._started = clock.monotonic()
         self.attempts = 0
         self.limiter_wait = 0.0  # of the attempt about to be made
+
+    @functools.cached_property
+    def description(self) -> CallDescription:
+        """
+        The fetch as logs and telemetry may describe it; built only when one of them asks.
+        """
+        return CallDescription(
+            method="GET",
+            route=self._route,
+            base_url=self._base_url,
+            url=redact_url(self._url),
+            contact=contact_hash(self._identifier),
+        )
+
+    @contextlib.contextmanager
+    def traced(self, telemetry: Telemetry | None) -> Iterator[None]:
+        """
+        Run the fetch inside `telemetry`'s context (its span), when there is one.
+        """
+        if telemetry is None:
+            yield
+            return
+        with telemetry.trace_call(self.description) as trace:
+            self._trace = trace
+            yield
 
     def limiter(self, limiter: RateLimiter | None) -> RateLimiter | None:
         """
@@ -241,14 +263,20 @@ class PageCall:
                 request_id=request_id,
             )
             self._record(attempt)
-        return attrs.evolve(response, info=info)
+        return Response(
+            status=response.status,
+            headers=response.headers,
+            body=response.body,
+            url=response.url,
+            info=info,
+        )
 
     def _record(self, attempt: Attempt) -> None:
         if self._trace is not None:
             self._trace.attempted(attempt)
         if not self._logger.isEnabledFor(logging.DEBUG):
             return
-        call, rate_limit = self._description, attempt.rate_limit
+        call, rate_limit = self.description, attempt.rate_limit
         self._logger.debug(
             "%s %s contact=#%s attempt=%d status=%s elapsed_ms=%.1f limiter_wait_ms=%.1f "
             "ratelimit_limit=%s ratelimit_remaining=%s retry_after=%s request_id=%s",

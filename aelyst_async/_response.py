@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Mapping
 from typing import Final
@@ -41,13 +42,18 @@ _SECRET_NAME = re.compile(
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
 
+@functools.lru_cache(maxsize=256)
+def _is_secret(name: str) -> bool:
+    # Cached: a server sends the same few header names on every response.
+    return _SECRET_NAME.search(name) is not None
+
+
 def redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     """
     A read-only, case-insensitive copy of `headers`, secret-looking values redacted.
     """
-    items = headers.items()
     copy: CIMultiDict[str] = CIMultiDict(
-        (name, REDACTED if _SECRET_NAME.search(name) else value) for name, value in items
+        [(name, REDACTED if _is_secret(name) else value) for name, value in headers.items()]
     )
     return CIMultiDictProxy(copy)
 
