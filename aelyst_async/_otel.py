@@ -20,6 +20,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextvars
 from types import TracebackType
 from typing import Final
 
@@ -103,7 +104,7 @@ class _CallSpan:
             kind=trace.SpanKind.CLIENT,
             attributes={**self._common, "url.full": call.url, "aelyst.contact.hash": call.contact},
         )
-        self._token: object = None
+        self._token: contextvars.Token[context.Context] | None = None
         self._attempts = 0
         self._limiter_wait = 0.0
 
@@ -126,7 +127,8 @@ class _CallSpan:
             )
             span.set_attribute("error.type", error_type)
             span.set_status(trace.Status(trace.StatusCode.ERROR, error_type))
-        context.detach(self._token)  # type: ignore[arg-type]
+        if self._token is not None:
+            context.detach(self._token)
         span.end()
 
     def attempted(self, attempt: Attempt) -> None:

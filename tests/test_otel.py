@@ -113,6 +113,23 @@ async def test_each_page_fetch_is_one_client_span_under_the_callers_span(
     assert {parent.get_span_context().trace_id} == {span.context.trace_id for span in spans}
 
 
+async def test_the_pages_of_list_many_nest_under_the_callers_span(
+    server: FakeAelystServer, recorded: Recorded
+) -> None:
+    """The concurrent fetches of `list_many` are children of the span open around the stream."""
+    tracer = recorded.tracer_provider.get_tracer("the-application")
+    identifiers = list(server.dataset.identifiers())
+    async with AelystClient(TOKEN, base_url=server.url, telemetry=recorded.telemetry) as client:
+        with tracer.start_as_current_span("export") as parent:
+            async with client.messages.list_many(identifiers, concurrency=3) as stream:
+                results = [result async for result in stream]
+    spans = recorded.sdk_spans()
+    assert len(results) == len(spans) >= len(identifiers)
+    assert {parent.get_span_context().span_id} == {
+        span.parent.span_id for span in spans if span.parent is not None
+    }
+
+
 async def test_the_span_follows_the_http_client_conventions(
     server: FakeAelystServer, recorded: Recorded
 ) -> None:
