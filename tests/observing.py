@@ -4,9 +4,11 @@ Helpers of the observability tests: finding a secret in what the SDK logged or t
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from aelyst_async import Identifier
+from aelyst_async import AelystClient, Identifier, Page
+from aelyst_async.testing import FakeAelystServer
 
 
 def identifier_forms(identifier: str) -> set[str]:
@@ -33,3 +35,17 @@ def leaks(text: str, token: str, *identifiers: str) -> list[str]:
     for identifier in identifiers:
         found += sorted(form for form in identifier_forms(identifier) if form in text)
     return found
+
+
+def email_of(server: FakeAelystServer) -> str:
+    """
+    The email identifier of a contact of the server: the kind that must never show.
+    """
+    return server.dataset.contact("id:2").email
+
+
+async def fetch_pages(client: AelystClient, identifier: str, **options: Any) -> list[Page]:
+    """
+    Every page of a contact's listing.
+    """
+    return [page async for page in client.messages.list(identifier, **options).pages()]

@@ -23,7 +23,6 @@ from aelyst_async import (
     APIStatusError,
     Identifier,
     NotFoundError,
-    Page,
     ResponseInfo,
     RetryPolicy,
     Timeout,
@@ -33,7 +32,7 @@ from aelyst_async._logs import LOGGER_NAME, configure_from_env
 from aelyst_async._response import redact_headers, request_id_of
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 
-from .observing import leaks
+from .observing import email_of, fetch_pages, leaks
 
 TOKEN = "sk-observe-5f0c1e2d"
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01)
@@ -52,15 +51,6 @@ def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def email_of(server: FakeAelystServer, identifier: str = "id:2") -> str:
-    """A contact's email identifier: the kind of identifier that must never show."""
-    return server.dataset.contact(identifier).email
-
-
-async def pages_of(client: AelystClient, identifier: str, **options: object) -> list[Page]:
-    return [page async for page in client.messages.list(identifier, **options).pages()]  # type: ignore[arg-type]
-
-
 # -- the DEBUG line of each attempt ---------------------------------------------------------------
 
 
@@ -71,7 +61,7 @@ async def test_each_attempt_is_one_debug_line_with_its_facts(
     identifier = email_of(server)
     server.faults.next(Fault.status(503))
     async with AelystClient(TOKEN, base_url=server.url, retry=FAST) as client:
-        await pages_of(client, identifier, limit=50, max_items=5)
+        await fetch_pages(client, identifier, limit=50, max_items=5)
     lines = [r.getMessage() for r in debug_log.records if r.levelno == logging.DEBUG]
     assert 2 == len(lines)
     first, second = lines
@@ -93,7 +83,7 @@ async def test_a_fault_without_response_is_logged_by_its_kind(
     async with AelystClient(
         TOKEN, base_url=server.url, retry=FAST, timeout=Timeout(read=0.05)
     ) as client:
-        await pages_of(client, "id:1", max_items=1)
+        await fetch_pages(client, "id:1", max_items=1)
     lines = [r.getMessage() for r in debug_log.records if r.levelno == logging.DEBUG]
     assert " attempt=1 status=(timeout) " in lines[0]
     assert " attempt=2 status=200 " in lines[1]
@@ -113,7 +103,7 @@ async def test_a_success_logs_nothing_at_info(
     """At INFO, a call that needed no retry is silent."""
     caplog.set_level(logging.INFO, logger=LOGGER_NAME)
     async with AelystClient(TOKEN, base_url=server.url) as client:
-        await pages_of(client, "id:1")
+        await fetch_pages(client, "id:1")
     assert [] == caplog.records
 
 
@@ -195,7 +185,7 @@ async def test_a_page_carries_its_response(server: FakeAelystServer) -> None:
     async with AelystClient(
         TOKEN, base_url=server.url, retry=FAST, clock=clock, rate_limiter=None
     ) as client:
-        [page] = await pages_of(client, "id:1", limit=50, max_items=2)
+        [page] = await fetch_pages(client, "id:1", limit=50, max_items=2)
     info = page.response
     assert info is not None
     assert 200 == info.status
@@ -211,7 +201,7 @@ async def test_an_error_carries_its_response(server: FakeAelystServer) -> None:
     clock = FakeClock(auto_advance=True, epoch=1_800_000_000.0)
     async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
         with pytest.raises(NotFoundError) as raised:
-            await pages_of(client, "id:999999")
+            await fetch_pages(client, "id:999999")
     info = raised.value.response
     assert info is not None
     assert (404, 1) == (info.status, info.attempts)
@@ -228,7 +218,7 @@ async def test_an_exhausted_retry_error_carries_the_last_response(
     policy = RetryPolicy(max_attempts=3, backoff_base=0.001, backoff_cap=0.01)
     async with AelystClient(TOKEN, base_url=server.url, retry=policy) as client:
         with pytest.raises(APIStatusError) as raised:
-            await pages_of(client, "id:1")
+            await fetch_pages(client, "id:1")
     assert raised.value.response is not None
     assert (503, 3) == (raised.value.response.status, raised.value.response.attempts)
 
@@ -239,7 +229,7 @@ async def test_a_decode_error_carries_its_response(server: FakeAelystServer) -> 
     policy = RetryPolicy(retry_decode_errors=False)
     async with AelystClient(TOKEN, base_url=server.url, retry=policy) as client:
         with pytest.raises(aelyst_async.APIResponseDecodeError) as raised:
-            await pages_of(client, "id:1")
+            await fetch_pages(client, "id:1")
     assert raised.value.response is not None
     assert 200 == raised.value.response.status
 
@@ -251,7 +241,7 @@ async def test_a_connection_error_has_no_response(server: FakeAelystServer) -> N
         TOKEN, base_url=server.url, retry=RetryPolicy.disabled(), timeout=Timeout(read=0.05)
     ) as client:
         with pytest.raises(APIConnectionError) as raised:
-            await pages_of(client, "id:1")
+            await fetch_pages(client, "id:1")
     assert raised.value.response is None
 
 
@@ -260,8 +250,8 @@ async def test_the_response_is_not_part_of_equality_nor_of_the_repr(
 ) -> None:
     """Two fetches of the same page are equal although their responses differ."""
     async with AelystClient(TOKEN, base_url=server.url) as client:
-        [first] = await pages_of(client, "id:1", limit=50, max_items=3)
-        [second] = await pages_of(client, "id:1", limit=50, max_items=3)
+        [first] = await fetch_pages(client, "id:1", limit=50, max_items=3)
+        [second] = await fetch_pages(client, "id:1", limit=50, max_items=3)
     assert first.response != second.response  # other request ids
     assert first == second
     assert hash(first) == hash(second)

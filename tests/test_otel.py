@@ -34,7 +34,7 @@ from aelyst_async import (
 from aelyst_async.otel import OpenTelemetry, redact_url
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 
-from .observing import leaks
+from .observing import email_of, fetch_pages, leaks
 
 TOKEN = "sk-otel-81d7c3aa"
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01)
@@ -87,15 +87,6 @@ async def server() -> AsyncIterator[FakeAelystServer]:
         yield fake
 
 
-def email_of(server: FakeAelystServer) -> str:
-    return server.dataset.contact("id:2").email
-
-
-async def fetch_pages(client: AelystClient, identifier: str, **options: object) -> int:
-    pages = [page async for page in client.messages.list(identifier, **options).pages()]  # type: ignore[arg-type]
-    return len(pages)
-
-
 async def test_each_page_fetch_is_one_client_span_under_the_callers_span(
     server: FakeAelystServer, recorded: Recorded
 ) -> None:
@@ -105,7 +96,7 @@ async def test_each_page_fetch_is_one_client_span_under_the_callers_span(
         with tracer.start_as_current_span("export") as parent:
             pages = await fetch_pages(client, email_of(server), limit=5, max_items=15)
     spans = recorded.sdk_spans()
-    assert 3 == pages == len(spans)
+    assert 3 == len(pages) == len(spans)
     assert {SpanKind.CLIENT} == {span.kind for span in spans}
     assert {parent.get_span_context().span_id} == {
         span.parent.span_id for span in spans if span.parent is not None
