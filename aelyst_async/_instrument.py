@@ -125,22 +125,30 @@ class Telemetry(Protocol):
 
 class _TimedLimiter:
     """
-    A call's view of the client's limiter: it times each wait for the call's records.
+    One call's view of the client's limiter: the same limiter, its waits timed.
     """
 
-    def __init__(self, limiter: RateLimiter, call: PageCall) -> None:
+    def __init__(self, limiter: RateLimiter, clock: Clock) -> None:
         self._limiter = limiter
-        self._call = call
+        self._clock = clock
+        self._waited = 0.0
 
     async def acquire(self, key: Hashable, *, timeout: float | None = None) -> None:
-        started = self._call.clock.monotonic()
+        started = self._clock.monotonic()
         try:
             await self._limiter.acquire(key, timeout=timeout)
         finally:
-            self._call.limiter_wait += self._call.clock.monotonic() - started
+            self._waited += self._clock.monotonic() - started
 
     def observe(self, key: Hashable, status: int, rate_limit: RateLimit) -> None:
         self._limiter.observe(key, status, rate_limit)
+
+    def take_wait(self) -> float:
+        """
+        The seconds waited since the last call, which starts the count again.
+        """
+        waited, self._waited = self._waited, 0.0
+        return waited
 
 
 class PageCall:
@@ -171,7 +179,7 @@ class PageCall:
         logger: logging.Logger = _LOGGER,
     ) -> None:
         self._send = send
-        self.clock = clock
+        self._clock = clock
         self._stats = stats
         self._route = route
         self._base_url = base_url
@@ -180,8 +188,8 @@ class PageCall:
         self._trace: CallTrace | None = None
         self._logger = logger
         self._started = clock.monotonic()
-        self.attempts = 0
-        self.limiter_wait = 0.0  # of the attempt about to be made
+        self._attempts = 0
+        self._timed: _TimedLimiter | None = None
 
     @functools.cached_property
     def description(self) -> CallDescription:
@@ -212,7 +220,10 @@ class PageCall:
         """
         `limiter`, its waits timed for this fetch (`None` stays `None`).
         """
-        return None if limiter is None else _TimedLimiter(limiter, self)
+        if limiter is None:
+            return None
+        self._timed = _TimedLimiter(limiter, self._clock)
+        return self._timed
 
     async def send(self, remaining: float | None) -> Response:
         """
@@ -221,19 +232,19 @@ class PageCall:
         Raises:
             APIConnectionError: As the transport raised it, once logged and traced.
         """
-        self.attempts += 1
+        self._attempts += 1
         stats = self._stats
         stats.requests += 1
-        stats.retries += self.attempts > 1
-        waited, self.limiter_wait = self.limiter_wait, 0.0  # the next wait starts from zero
-        started = self.clock.monotonic()
+        stats.retries += self._attempts > 1
+        waited = 0.0 if self._timed is None else self._timed.take_wait()
+        started = self._clock.monotonic()
         try:
             response = await self._send(remaining)
         except APIConnectionError as exc:
             fault = "timeout" if isinstance(exc, APITimeoutError) else "connection error"
-            duration = self.clock.monotonic() - started
+            duration = self._clock.monotonic() - started
             attempt = Attempt(
-                number=self.attempts,
+                number=self._attempts,
                 limiter_wait=waited,
                 duration=duration,
                 status=None,
@@ -241,21 +252,21 @@ class PageCall:
             )
             self._record(attempt)
             raise
-        finished = self.clock.monotonic()
+        finished = self._clock.monotonic()
         stats.rate_limited += response.status == 429
         request_id = request_id_of(response.headers)
         info = ResponseInfo(
             status=response.status,
             headers=redact_headers(response.headers),
             request_id=request_id,
-            attempts=self.attempts,
+            attempts=self._attempts,
             elapsed=_dt.timedelta(seconds=finished - self._started),
-            received_at=_dt.datetime.fromtimestamp(self.clock.wall(), tz=_dt.timezone.utc),
+            received_at=_dt.datetime.fromtimestamp(self._clock.wall(), tz=_dt.timezone.utc),
         )
         if self._trace is not None or self._logger.isEnabledFor(logging.DEBUG):
-            rate_limit = parse_rate_limit(response.headers, now=self.clock.wall())
+            rate_limit = parse_rate_limit(response.headers, now=self._clock.wall())
             attempt = Attempt(
-                number=self.attempts,
+                number=self._attempts,
                 limiter_wait=waited,
                 duration=finished - started,
                 status=response.status,
