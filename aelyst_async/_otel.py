@@ -24,8 +24,13 @@ import contextvars
 from types import TracebackType
 from typing import Final
 
-from opentelemetry import context, metrics, trace
-from opentelemetry.util.types import AttributeValue
+try:
+    from opentelemetry import context, metrics, trace
+    from opentelemetry.util.types import AttributeValue
+except ImportError as exc:
+    raise ImportError(
+        'aelyst_async.otel needs OpenTelemetry: pip install "aelyst-async[otel]"'
+    ) from exc
 
 from . import __version__
 from ._exceptions import APIStatusError

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import subprocess
 import sys
@@ -329,3 +330,14 @@ async def test_a_cancelled_fetch_still_ends_its_span(
             await task
     [span] = recorded.sdk_spans()
     assert "CancelledError" == (span.attributes or {})["error.type"]
+
+
+def test_without_the_extra_the_import_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Importing `aelyst_async.otel` without OpenTelemetry names the extra to install."""
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    monkeypatch.delitem(sys.modules, "aelyst_async.otel")
+    monkeypatch.delitem(sys.modules, "aelyst_async._otel")
+    with pytest.raises(ImportError, match=r"aelyst-async\[otel\]"):
+        importlib.import_module("aelyst_async.otel")
