@@ -9,18 +9,24 @@ Rules:
    and by a fingerprint of the token, never by the token itself.
 3. A client owns the aiohttp session it created and closes it; a session passed in is
    borrowed and left open.
-4. Each page fetch is one `PageCall`: it counts, logs and traces the attempts, and gives the
+4. A client belongs to the event loop of its first request: a request from another loop is
+   refused with an `AelystError` that says what to do (aiohttp's session, and the limiter,
+   cannot move between loops). A client dropped with its own session open warns once, with
+   a `RuntimeWarning` (shown by default, like asyncio's "never awaited"), how to close it.
+5. Each page fetch is one `PageCall`: it counts, logs and traces the attempts, and gives the
    page or the error its `ResponseInfo` (`_instrument.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import ssl as _ssl
+import warnings
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import yarl
@@ -49,6 +55,17 @@ if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
+
+_OTHER_LOOP = (
+    "this AelystClient was first used in another event loop (a second asyncio.run()?), and a"
+    " client cannot move between loops: create it inside the coroutine that asyncio.run()"
+    " runs, e.g. `async with AelystClient() as client:` in your main(), or make one client"
+    " per asyncio.run()"
+)
+_UNCLOSED = (
+    "{!r} was dropped without being closed, leaving its connections open: use"
+    " `async with AelystClient() as client:`, or `await client.aclose()` when done with it"
+)
 
 DEFAULT_BASE_URL: Final = "https://api.aelyst.ai/v1"
 TOKEN_ENV: Final = "AELYST_TOKEN"
@@ -339,6 +356,7 @@ class AelystClient:
         self._transport = AiohttpTransport(session, proxy=resolved_proxy, ssl=check_ssl(ssl))
         self._telemetry = telemetry
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()
         self.messages = Messages(self)
 
@@ -377,6 +395,22 @@ class AelystClient:
         self._closed = True
         await self._transport.aclose()
 
+    def _check_loop(self) -> None:
+        """
+        Tie the client to the running loop on its first request; refuse any other loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise AelystError(_OTHER_LOOP)
+
+    def __del__(self, _warnings: Any = warnings) -> None:
+        # getattr: __init__ may have raised before the transport existed.
+        transport = getattr(self, "_transport", None)
+        if transport is not None and not self._closed and transport.owns_open_session:
+            _warnings.warn(_UNCLOSED.format(self), RuntimeWarning, stacklevel=1)
+
     async def _fetch_page(
         self,
         identifier: Identifier,
@@ -388,6 +422,7 @@ class AelystClient:
     ) -> Page:
         if self._closed:
             raise AelystError("the client is closed")
+        self._check_loop()
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
         headers = self._token.request_headers()

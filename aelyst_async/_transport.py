@@ -132,6 +132,13 @@ class AiohttpTransport:
             reason = type(exc).__name__
             raise APIConnectionError(f"connection failed ({reason}): GET {url}", url=url) from exc
 
+    @property
+    def owns_open_session(self) -> bool:
+        """
+        Whether this transport created a session that is still open (`aclose` would close it).
+        """
+        return self._owns_session and self._session is not None and not self._session.closed
+
     async def aclose(self) -> None:
         """
         Close the session if this transport created it.

@@ -4,13 +4,15 @@ Helpers shared by the integration tests: ground truth comparison and result coll
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult
 from aelyst_async._converter import converter
-from aelyst_async.testing import Dataset
+from aelyst_async.testing import Dataset, FakeAelystServer, ServerOptions
 
 
 def wire(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -49,3 +51,38 @@ async def list_all(client: AelystClient, identifier: str, **options: Any) -> lis
     One contact's messages, in wire form.
     """
     return wire([m async for m in client.messages.list(identifier, **options)])
+
+
+class ServerThread:
+    """
+    A fake server on its own event loop in a thread, so that the code under test can run its
+    own `asyncio.run()`, once or more, in the test's thread.
+    """
+
+    def __init__(self, options: ServerOptions) -> None:
+        self._options = options
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
+        self.server: FakeAelystServer | None = None
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with FakeAelystServer(self._options) as server:
+            self.server = server
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> FakeAelystServer:
+        self._thread.start()
+        if not self._ready.wait(timeout=10) or self.server is None:
+            raise RuntimeError("the fake server did not start")
+        return self.server
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._loop is not None
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)

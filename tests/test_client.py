@@ -4,9 +4,11 @@ The SDK core over real loopback HTTP against the shipped fake server.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -14,6 +16,7 @@ import pytest
 
 from aelyst_async import (
     AelystClient,
+    AelystError,
     APIResponseDecodeError,
     AuthenticationError,
     BadRequestError,
@@ -29,9 +32,9 @@ from aelyst_async import (
     TextMessage,
     UnknownMessage,
 )
-from aelyst_async.testing import Dataset, FakeAelystServer, Fault
+from aelyst_async.testing import Dataset, FakeAelystServer, Fault, ServerOptions
 
-from .helpers import wire
+from .helpers import ServerThread, wire
 
 TOKEN = "test-token-5f0c1a"
 NO_RETRY = RetryPolicy.disabled()
@@ -316,3 +319,67 @@ async def test_the_token_is_never_shown(
     await client.aclose()
     assert TOKEN not in shown
     assert TOKEN not in caplog.text
+
+
+# -- forgiving: event loops and unclosed clients -----------------------------------------------
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[FakeAelystServer]:
+    """A fake server in a thread, so that a test can call `asyncio.run` more than once."""
+    with ServerThread(ServerOptions(token=TOKEN, dataset=Dataset(seed=7, contacts=12))) as fake:
+        yield fake
+
+
+def test_a_client_used_from_a_second_asyncio_run_says_what_to_do(
+    threaded_server: FakeAelystServer,
+) -> None:
+    """A second `asyncio.run` with the same client raises an AelystError, not aiohttp's error."""
+    client = AelystClient(TOKEN, base_url=threaded_server.url)
+    asyncio.run(collect(client, "id:1", max_items=1))
+    with pytest.raises(AelystError) as raised:
+        asyncio.run(collect(client, "id:1", max_items=1))
+    # The first loop is gone: its sockets can only be dropped, which Python reports.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        asyncio.run(client.aclose())
+        gc.collect()
+    assert (
+        "this AelystClient was first used in another event loop (a second asyncio.run()?), and a"
+        " client cannot move between loops: create it inside the coroutine that asyncio.run()"
+        " runs, e.g. `async with AelystClient() as client:` in your main(), or make one client"
+        " per asyncio.run()"
+    ) == str(raised.value)
+
+
+async def test_a_client_dropped_without_closing_warns_once_how_to_close_it(
+    server: FakeAelystServer,
+) -> None:
+    """Dropping a used, unclosed client warns once, with the two ways to close it."""
+    client = AelystClient(TOKEN, base_url=server.url)
+    await collect(client, "id:1", max_items=1)
+    transport = client._transport  # kept, to close the connections afterwards
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    await transport.aclose()
+    ours = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert [
+        f"AelystClient(base_url={server.url!r}) was dropped without being closed, leaving its"
+        " connections open: use `async with AelystClient() as client:`, or"
+        " `await client.aclose()` when done with it"
+    ] == ours
+
+
+async def test_a_closed_or_unused_client_dropped_says_nothing(server: FakeAelystServer) -> None:
+    """A client closed after use, or never used, is dropped without a warning."""
+    used = AelystClient(TOKEN, base_url=server.url)
+    await collect(used, "id:1", max_items=1)
+    await used.aclose()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del used
+        AelystClient(TOKEN, base_url=server.url)
+        gc.collect()
+    assert [] == [str(w.message) for w in caught]

@@ -6,13 +6,17 @@ What runs:
 - Every ```python block of `docs/**/*.md` and `README.md`, in order, as a script
   (`__name__ == "__main__"`) whose namespace goes on from the page's earlier blocks (so a
   page reads as one session), top-level `await` allowed, with `$AELYST_TOKEN` and
-  `$AELYST_BASE_URL` pointing at a fake server that holds the identifiers the examples use.
+  `$AELYST_BASE_URL` pointing at a fake server with `aelyst mock-server`'s dataset, which
+  holds the identifiers the examples use, as written (`id:123`, `email:abdc@gmail.com`, ...).
   A fragment may also use `identifiers`, a list of three identifiers.
 - The blocks of a page titled with a file name (```python title="conftest.py"```,
   `test_*.py`, `pyproject.toml`) are written to a fresh directory and run as one pytest
   session, which must pass.
-- Every `$ aelyst ...` command of a ```console block, through the command line in-process;
-  it must exit with 0. Lines without `$ ` are its output, shown and not compared.
+- Every `$ aelyst ...` command of a ```console block, as a shell command in the page's
+  directory, against a real `aelyst mock-server` process; it must exit with 0. The lines
+  after it, up to the next `$ `, are its output (stdout and stderr as a terminal shows them):
+  when there are any, the command must print exactly them, where `...` stands for any text
+  (a port, a duration, elided fields).
 - Every ```python example in the docstrings the reference renders, with a namespace that
   gives the fragments what they name (`client`, `token`, `identifiers`, ...) and a
   `contacts.txt` in the working directory.
@@ -25,14 +29,16 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import doctest
 import importlib
 import inspect
 import io
+import os
 import re
-import shlex
+import shutil
+import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -45,12 +51,13 @@ import aelyst_async.otel
 import aelyst_async.testing
 from aelyst_async import AelystClient
 from aelyst_async.testing import (
-    Contact,
     Dataset,
     FakeAelystServer,
     RateLimitConfig,
     ServerOptions,
 )
+
+from .helpers import ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -61,23 +68,9 @@ RUN_LANGUAGES = frozenset({"python", "py", "console"})
 FILE_TITLE = re.compile(r"(conftest\.py|test_\w+\.py|pyproject\.toml)")
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,})(?P<info>[^`]*)$")
 MAX_SKIPS = 4
-
-# The identifiers the examples use, as the real API would know them, mapped to contacts of
-# the fake dataset (the same as `aelyst mock-server`'s, whose `id:N` need no mapping).
-ALIASES: Mapping[str, str] = {
-    "email:abdc@gmail.com": "id:3",
-    "phone:+60121233112": "id:6",
-}
-
-
-@attrs.frozen(kw_only=True)
-class DocsDataset(Dataset):
-    """
-    `aelyst mock-server`'s dataset, plus the example identifiers of `ALIASES`.
-    """
-
-    def find(self, identifier: str) -> Contact | None:
-        return super().find(ALIASES.get(identifier, identifier))
+# `aelyst mock-server`'s dataset (its default options), which the examples' outputs show.
+MOCK_SERVER_DATASET = Dataset(seed=0, contacts=1000, messages=(0, 100))
+COMMAND_TIMEOUT = 120.0
 
 
 @attrs.frozen
@@ -157,46 +150,11 @@ COMMANDS = [b for b in RUNNABLE if b.language == "console"]
 PYTEST_PAGES = sorted({b.path for b in ALL_BLOCKS if b.is_test_file})
 
 
-class ServerThread:
-    """
-    A fake server on its own event loop in a thread, so that every example can run its own
-    `asyncio.run()` (and the command line its own loop) in the test's thread.
-    """
-
-    def __init__(self, options: ServerOptions) -> None:
-        self._options = options
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
-        self.server: FakeAelystServer | None = None
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with FakeAelystServer(self._options) as server:
-            self.server = server
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> FakeAelystServer:
-        self._thread.start()
-        if not self._ready.wait(timeout=10) or self.server is None:
-            raise RuntimeError("the fake server did not start")
-        return self.server
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def docs_server() -> Iterator[FakeAelystServer]:
     options = ServerOptions(
         token=TOKEN,
-        dataset=DocsDataset(seed=0, contacts=1000, messages=(0, 100)),
+        dataset=MOCK_SERVER_DATASET,
         rate_limit=RateLimitConfig(requests=1000, window=1.0),
     )
     with ServerThread(options) as server:
@@ -254,40 +212,125 @@ def test_python_examples_run(page: Path, docs_env: FakeAelystServer) -> None:
         run_script(block.code, block.id, namespace)
 
 
-def commands(block: Block) -> Iterator[list[str]]:
+@attrs.frozen
+class Command:
     """
-    The `$ ...` commands of a console block, `\\` continuations joined.
+    One `$ ...` command of a console block, and the output shown after it.
     """
-    pending = ""
-    for line in block.code.splitlines():
-        if pending:
-            pending += " " + line.strip()
+
+    line: str
+    shown: str
+
+
+def commands(block: Block) -> Iterator[Command]:
+    """
+    The `$ ...` commands of a console block (`\\` continuations joined), with their output.
+    """
+    command: list[str] = []
+    shown: list[str] = []
+    continued = False
+    for line in [*block.code.splitlines(), "$ "]:
+        if continued:
+            command.append(line.strip())
         elif line.startswith("$ "):
-            pending = line[2:].strip()
+            if command:
+                yield Command(line=" ".join(command), shown="".join(s + "\n" for s in shown))
+            command, shown = [line[2:].strip()], []
         else:
+            shown.append(line)
             continue
-        if pending.endswith("\\"):
-            pending = pending[:-1].rstrip()
-            continue
-        yield shlex.split(pending, comments=True)
-        pending = ""
+        continued = command[-1].endswith("\\")
+        if continued:
+            command[-1] = command[-1][:-1].rstrip()
 
 
+def aelyst_executable() -> str:
+    """
+    The `aelyst` command of the environment that runs the tests.
+    """
+    found = shutil.which("aelyst", path=str(Path(sys.executable).parent))
+    assert found is not None, "no `aelyst` command beside the test's Python: install '.[cli]'"
+    return found
+
+
+@pytest.fixture(scope="module")
+def mock_server_url() -> Iterator[str]:
+    """
+    A real `aelyst mock-server` process on a free port, without a rate limit (so that the
+    examples' outputs show no 429), stopped at the end.
+    """
+    command = [aelyst_executable(), "mock-server", "--port", "0", "--rate-limit", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            banner = process.stdout.readline()  # printed once it listens
+            url = re.search(r"on (http://\S+/v1) ", banner)
+            assert url is not None, f"aelyst mock-server did not start: {banner!r}"
+            yield url[1]
+        finally:
+            process.terminate()  # leaving the block waits for it
+
+
+def run_command(line: str, base_url: str) -> subprocess.CompletedProcess[str]:
+    """
+    Run a docs command line in a shell, as a reader would, in the working directory.
+    """
+    bin_dir = str(Path(aelyst_executable()).parent)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+        "AELYST_BASE_URL": base_url,
+        "AELYST_TOKEN": TOKEN,
+        "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave as on a terminal
+    }
+    return subprocess.run(
+        line,
+        shell=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
+def same_output(shown: str, printed: str) -> bool:
+    """
+    Whether a command printed what the docs show, `...` standing for any text.
+    """
+    checker = doctest.OutputChecker()
+    return checker.check_output(shown, printed, doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("block", COMMANDS, ids=[b.id for b in COMMANDS])
-def test_command_line_example_runs(block: Block, docs_env: FakeAelystServer) -> None:
-    """Every `aelyst` command of a console block exits with 0."""
-    from click.testing import CliRunner
-
-    from aelyst_async._cli import build_cli
-
-    write_page_files(block.path, Path.cwd())
+def test_command_line_example_runs_as_shown(
+    block: Block, mock_server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every `aelyst` command of a console block exits with 0 and prints what the docs show."""
+    monkeypatch.chdir(tmp_path)
+    write_page_files(block.path, tmp_path)
     ran = 0
-    for argv in commands(block):
-        assert "aelyst" == argv[0], f"only aelyst commands run in a console block: {argv}"
-        result = CliRunner().invoke(build_cli(), argv[1:], catch_exceptions=False)
-        assert 0 == result.exit_code, f"{shlex.join(argv)}\n{result.output}"
+    for command in commands(block):
+        assert command.line.startswith("aelyst "), f"not an aelyst command: {command.line}"
+        result = run_command(command.line, mock_server_url)
+        assert 0 == result.returncode, f"$ {command.line}\n{result.stdout}"
+        if command.shown:
+            assert same_output(command.shown, result.stdout), (
+                f"$ {command.line}\nshown:\n{command.shown}printed:\n{result.stdout}"
+            )
         ran += 1
     assert ran, "a console block without a `$ aelyst` command"
+
+
+def test_console_blocks_split_into_commands_and_their_output() -> None:
+    """A console block is read as commands, `\\` continuations joined, each with its output."""
+    code = "$ aelyst a \\\n  --b 1\nout 1\nout 2\n$ aelyst c\n"
+    block = Block(Path("x.md"), 1, "console", None, code, skipped=False)
+    expected = [Command("aelyst a --b 1", "out 1\nout 2\n"), Command("aelyst c", "")]
+    assert expected == list(commands(block))
 
 
 @pytest.mark.parametrize("page", PYTEST_PAGES, ids=[str(p.relative_to(ROOT)) for p in PYTEST_PAGES])
@@ -409,3 +452,32 @@ def test_docstring_example_runs(where: str, code: str, docs_env: FakeAelystServe
 def test_the_reference_has_docstring_examples() -> None:
     """The docstring examples are found (a guard against a broken extraction)."""
     assert len(DOCSTRING_EXAMPLES) >= 10
+
+
+# -- the README's two commands ------------------------------------------------------------------
+
+
+def readme_command(number: int) -> str:
+    """
+    The README's command `number`: the line after its `# <number>. ...` comment.
+    """
+    found = re.search(rf"^# {number}\. .*\n(.+)$", (ROOT / "README.md").read_text("utf-8"), re.M)
+    assert found is not None, f"README.md has no command {number}"
+    return found[1]
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """`.ci/run` runs exactly the README's command 2, the test suite."""
+    script = (ROOT / ".ci" / "run").read_text("utf-8").strip().splitlines()
+    assert readme_command(2) == script[-1]
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_readme_commands_install_into_a_virtual_environment(number: int) -> None:
+    """Both README commands make `.venv` first, so a Python that refuses `pip install` runs them."""
+    command = readme_command(number)
+    steps = command.split(" && ")
+    assert ("python3 -m venv .venv", []) == (
+        steps[0],
+        [step for step in steps[1:] if not step.startswith(".venv/bin/")],
+    )

@@ -446,6 +446,24 @@ def test_special_contacts_have_their_documented_sizes() -> None:
     assert expected == [len(dataset.messages(name)) for name in names]
 
 
+@pytest.mark.parametrize("contacts", [pytest.param(20, id="small"), pytest.param(1000, id="large")])
+def test_the_reference_pages_example_identifiers_have_histories_in_every_dataset(
+    contacts: int,
+) -> None:
+    """The reference page's `id:123`, email and phone examples are three contacts with messages."""
+    dataset = Dataset(seed=0, contacts=contacts, messages=(0, 100))
+    examples = ("id:123", "email:abdc@gmail.com", "phone:+60121233112")
+    histories = [dataset.messages(name) for name in examples]
+    contact_ids = {m["contactId"] for history in histories for m in history}
+    assert (3, True) == (len(contact_ids), all(len(history) > 10 for history in histories))
+
+
+def test_id_123_counts_as_ordinary_only_in_a_dataset_that_reaches_it() -> None:
+    """Contact 123 is in `identifiers()` of a dataset of 123 contacts or more, and not of 20."""
+    listed = ["id:123" in Dataset(contacts=n).identifiers() for n in (20, 123)]
+    assert [False, True] == listed
+
+
 @pytest.mark.parametrize(
     ("identifier", "limit"),
     [

@@ -17,6 +17,10 @@ Rules:
 5. Cursors: `"<id>"` is the page starting at message `<id>`; `"-<id>"` is the page of the
    `limit` messages just before message `<id>` (walking backwards). A page's `next` is the
    id of the message after it; its `previous` is minus the id of its own first message.
+6. The example identifiers of the API's reference page name contacts in every dataset, so
+   that examples run as written: `id:123` is contact 123 (ordinary, and counted, when the
+   dataset has 123 contacts or more), and `email:abdc@gmail.com` and `phone:+60121233112`
+   are contacts of their own, with ids from 900101, ordinary histories and fixed counts.
 """
 
 from __future__ import annotations
@@ -143,12 +147,14 @@ class Contact:
         return (self.identifier, self.email, self.phone)
 
 
-def _contact(contact_id: int, email: str, message_count: int, **more: Any) -> Contact:
+def _contact(
+    contact_id: int, email: str, message_count: int, phone: str | None = None, **more: Any
+) -> Contact:
     return Contact(
         id=contact_id,
         identifier=f"id:{contact_id}",
         email=email,
-        phone=f"phone:+6019{contact_id:08d}",
+        phone=phone or f"phone:+6019{contact_id:08d}",
         message_count=message_count,
         **more,
     )
@@ -291,6 +297,17 @@ def _specials() -> tuple[SpecialContacts, Mapping[str, Contact]]:
 
 _SPECIAL, _SPECIAL_BY_IDENTIFIER = _specials()
 
+# Rule 6: the reference page's examples, `id:123`, `email:abdc@gmail.com`, `phone:+60121233112`.
+_DOCUMENTED_ID = 123
+_DOCUMENTED_BY_IDENTIFIER = {
+    name: contact
+    for contact in (
+        _contact(900_101, "email:abdc@gmail.com", 64),
+        _contact(900_102, "email:phone-example@special.example", 23, phone="phone:+60121233112"),
+    )
+    for name in contact.identifiers
+}
+
 
 @attrs.frozen(kw_only=True)
 class PageWindow:
@@ -401,14 +418,16 @@ class Dataset:
         Returns:
             The contact, or `None` when there is none.
         """
-        special = _SPECIAL_BY_IDENTIFIER.get(identifier)
+        special = _SPECIAL_BY_IDENTIFIER.get(identifier) or _DOCUMENTED_BY_IDENTIFIER.get(
+            identifier
+        )
         if special is not None:
             return special
         for pattern in _ORDINARY:
             match = pattern.fullmatch(identifier)
             if match is not None:
                 contact_id = int(match[1])
-                if 1 <= contact_id <= self.contacts:
+                if 1 <= contact_id <= self.contacts or contact_id == _DOCUMENTED_ID:
                     contact = self._ordinary(contact_id)
                     return contact if identifier in contact.identifiers else None
         return None
