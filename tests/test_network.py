@@ -6,6 +6,7 @@ the proxy environment variables, TLS, default headers and the User-Agent.
 from __future__ import annotations
 
 import ssl
+import traceback
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -318,3 +319,32 @@ def test_ssl_must_be_a_bool_or_a_context() -> None:
 def test_no_proxy_is_read_as_requests_reads_it(url: str, no_proxy: str, expected: bool) -> None:
     """Hosts, domains, ports, networks and `*`, comma-separated, in any case."""
     assert expected == _bypassed(yarl.URL(url), no_proxy)
+
+
+async def test_an_unreachable_proxy_is_a_connection_error_without_secrets(
+    server: FakeAelystServer,
+) -> None:
+    """Nothing listening at the proxy: an APIConnectionError whose whole chain keeps secrets."""
+    proxy = "http://agent:pr0xy-pass@127.0.0.1:9"  # nothing listens on the discard port
+    async with AelystClient(
+        TOKEN, base_url=server.url, proxy=proxy, retry=RetryPolicy.disabled()
+    ) as client:
+        with pytest.raises(APIConnectionError) as raised:
+            await list_all(client, "id:1")
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "pr0xy-pass" not in shown
+    assert TOKEN not in shown
+
+
+async def test_a_tunnel_refused_by_the_proxy_is_a_connection_error(
+    tls_server: TestServer, trusting: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An https API behind a proxy that wants credentials it did not get: APIConnectionError."""
+    async with ForwardProxy(credentials=("agent", "pr0xy-pass")) as guarded:
+        monkeypatch.setenv("HTTPS_PROXY", guarded.url)
+        async with AelystClient(
+            TOKEN, base_url=https_url(tls_server), ssl=trusting, retry=RetryPolicy.disabled()
+        ) as client:
+            with pytest.raises(APIConnectionError, match="ClientHttpProxyError"):
+                await list_all(client, "id:1")
+    assert ["CONNECT"] == [seen.method for seen in guarded.seen]
