@@ -204,14 +204,14 @@ class PageCall:
             contact=contact_hash(self._identifier),
         )
 
+    def traced(self, telemetry: Telemetry | None) -> AbstractContextManager[None]:
+        """
+        A context to run the fetch in: `telemetry`'s (its span), or one that does nothing.
+        """
+        return contextlib.nullcontext() if telemetry is None else self._traced(telemetry)
+
     @contextlib.contextmanager
-    def traced(self, telemetry: Telemetry | None) -> Iterator[None]:
-        """
-        Run the fetch inside `telemetry`'s context (its span), when there is one.
-        """
-        if telemetry is None:
-            yield
-            return
+    def _traced(self, telemetry: Telemetry) -> Iterator[None]:
         with telemetry.trace_call(self.description) as trace:
             self._trace = trace
             yield

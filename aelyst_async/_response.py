@@ -50,8 +50,12 @@ def _is_secret(name: str) -> bool:
 
 def redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     """
-    A read-only, case-insensitive copy of `headers`, secret-looking values redacted.
+    `headers`, read-only and case-insensitive, secret-looking values redacted: a copy when
+    one is, else `headers` itself when it is already a read-only case-insensitive view (as
+    aiohttp's response headers are).
     """
+    if isinstance(headers, CIMultiDictProxy) and not any(map(_is_secret, headers.keys())):
+        return headers  # the common case: nothing to redact, nothing to copy
     copy: CIMultiDict[str] = CIMultiDict(
         [(name, REDACTED if _is_secret(name) else value) for name, value in headers.items()]
     )

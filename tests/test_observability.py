@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 import aelyst_async
 from aelyst_async import (
@@ -287,6 +287,17 @@ def test_secret_looking_headers_are_redacted(name: str) -> None:
     headers = redact_headers(CIMultiDict({name: "s3cr3t", "X-RateLimit-Remaining": "4"}))
     assert "[redacted]" == headers[name]
     assert "4" == headers["x-ratelimit-remaining"]
+
+
+def test_headers_with_nothing_to_redact_are_kept_without_a_copy() -> None:
+    """aiohttp's read-only headers with no secret-looking name are kept as they are."""
+    plain = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+    secret = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/plain", "Set-Cookie": "s=1"}))
+    assert plain is redact_headers(plain)
+    assert {"Content-Type": "text/plain", "Set-Cookie": "[redacted]"} == dict(
+        redact_headers(secret)
+    )
+    assert "s=1" == secret["Set-Cookie"]  # the response's own headers are left alone
 
 
 @pytest.mark.parametrize(
