@@ -20,6 +20,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import ssl as _ssl
@@ -425,11 +426,10 @@ class AelystClient:
         self._check_loop()
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
-        headers = self._token.request_headers()
         call = PageCall(
             # The token is only ever put into a request built on the base URL.
-            lambda remaining: self._transport.get(
-                url, headers, timeout=attempt_timeout, remaining=remaining
+            functools.partial(
+                self._transport.get, url, self._token.request_headers(), timeout=attempt_timeout
             ),
             clock=self._clock,
             stats=self.stats,
@@ -438,14 +438,17 @@ class AelystClient:
             identifier=identifier,
             url=url,
         )
-        with call.traced(self._telemetry):
-            return await call_with_retries(
-                call.send,
-                decode_page,
-                policy=retry or self._retry,
-                limiter=call.limiter(self._limiter),
-                key=self._limiter_key,
-                clock=self._clock,
-                total=attempt_timeout.total,
-                description=self._route_description,
-            )
+        fetch = call_with_retries(
+            call.send,
+            decode_page,
+            policy=retry or self._retry,
+            limiter=None if self._limiter is None else call.timed(self._limiter),
+            key=self._limiter_key,
+            clock=self._clock,
+            total=attempt_timeout.total,
+            description=self._route_description,
+        )
+        if self._telemetry is None:
+            return await fetch
+        with call.traced(self._telemetry):  # the span is current while `fetch` runs
+            return await fetch

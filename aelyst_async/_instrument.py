@@ -156,7 +156,7 @@ class PageCall:
     The attempts of one page fetch: sends them, counts them, logs them, traces them.
 
     Args:
-        send: Sends one attempt; receives the seconds left of the call.
+        send: Sends one attempt; receives the seconds left of the call as `remaining=`.
         clock: The client's clock.
         stats: The client's counters.
         route: The path template, e.g. `/v1/contact/{identifier}/message/list`.
@@ -168,7 +168,7 @@ class PageCall:
 
     def __init__(
         self,
-        send: Callable[[float | None], Awaitable[Response]],
+        send: Callable[..., Awaitable[Response]],
         *,
         clock: Clock,
         stats: ClientStats,
@@ -204,24 +204,19 @@ class PageCall:
             contact=contact_hash(self._identifier),
         )
 
-    def traced(self, telemetry: Telemetry | None) -> AbstractContextManager[None]:
-        """
-        A context to run the fetch in: `telemetry`'s (its span), or one that does nothing.
-        """
-        return contextlib.nullcontext() if telemetry is None else self._traced(telemetry)
-
     @contextlib.contextmanager
-    def _traced(self, telemetry: Telemetry) -> Iterator[None]:
+    def traced(self, telemetry: Telemetry) -> Iterator[None]:
+        """
+        Run the fetch inside `telemetry`'s context: its span, current meanwhile.
+        """
         with telemetry.trace_call(self.description) as trace:
             self._trace = trace
             yield
 
-    def limiter(self, limiter: RateLimiter | None) -> RateLimiter | None:
+    def timed(self, limiter: RateLimiter) -> RateLimiter:
         """
-        `limiter`, its waits timed for this fetch (`None` stays `None`).
+        `limiter`, its waits timed for this fetch's records.
         """
-        if limiter is None:
-            return None
         self._timed = _TimedLimiter(limiter, self._clock)
         return self._timed
 
@@ -239,7 +234,7 @@ class PageCall:
         waited = 0.0 if self._timed is None else self._timed.take_wait()
         started = self._clock.monotonic()
         try:
-            response = await self._send(remaining)
+            response = await self._send(remaining=remaining)
         except APIConnectionError as exc:
             fault = "timeout" if isinstance(exc, APITimeoutError) else "connection error"
             duration = self._clock.monotonic() - started
