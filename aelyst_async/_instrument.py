@@ -34,7 +34,7 @@ from ._identifiers import Identifier
 from ._limiter import RateLimiter
 from ._models import RateLimit
 from ._protocol import Response, parse_rate_limit, redact_url
-from ._response import ResponseInfo, redact_headers, request_id_of
+from ._response import ResponseInfo, redact_headers
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -249,11 +249,9 @@ class PageCall:
             raise
         finished = self._clock.monotonic()
         stats.rate_limited += response.status == 429
-        request_id = request_id_of(response.headers)
         info = ResponseInfo(
             status=response.status,
             headers=redact_headers(response.headers),
-            request_id=request_id,
             attempts=self._attempts,
             elapsed=_dt.timedelta(seconds=finished - self._started),
             received_at=_dt.datetime.fromtimestamp(self._clock.wall(), tz=_dt.timezone.utc),
@@ -266,7 +264,7 @@ class PageCall:
                 duration=finished - started,
                 status=response.status,
                 rate_limit=rate_limit,
-                request_id=request_id,
+                request_id=info.request_id,
             )
             self._record(attempt)
         return Response(

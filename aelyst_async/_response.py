@@ -85,8 +85,6 @@ class ResponseInfo:
         status: The HTTP status.
         headers: The response headers, case-insensitive; secret-looking values are
             `[redacted]`.
-        request_id: The server's id of the request (`X-Request-Id` or a similar header), to
-            quote to support; `None` when the server sent none.
         attempts: The attempts the call had made when this response arrived (1: no retry).
         elapsed: From the start of the call (its first rate-limiter wait) to this response,
             retries, backoffs and waits included.
@@ -101,10 +99,17 @@ class ResponseInfo:
 
     status: int
     headers: Mapping[str, str] = attrs.field(eq=False)
-    request_id: str | None
     attempts: int
     elapsed: _dt.timedelta
     received_at: _dt.datetime
+
+    @property
+    def request_id(self) -> str | None:
+        """
+        The server's id of the request (`X-Request-Id` or a similar header), to quote to
+        support; `None` when the server sent none (or an unreadable one).
+        """
+        return request_id_of(self.headers)
 
     def __repr__(self) -> str:
         # Headers left out: a repr is read in tracebacks and logs, not searched.

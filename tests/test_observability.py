@@ -262,8 +262,7 @@ def test_the_repr_of_a_response_is_short() -> None:
     """Status, request id, attempts and elapsed time; no headers."""
     info = ResponseInfo(
         status=200,
-        headers=CIMultiDict({"X-Secret": "x"}),
-        request_id="req_1",
+        headers=CIMultiDict({"X-Secret": "x", "X-Request-Id": "req_1"}),
         attempts=1,
         elapsed=dt.timedelta(milliseconds=12),
         received_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
