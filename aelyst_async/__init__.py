@@ -18,6 +18,7 @@ from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._exceptions import (
+    NO_SAFE_CURSOR,
     AelystError,
     APIConnectionError,
     APIError,
@@ -29,10 +30,12 @@ from ._exceptions import (
     ExportError,
     InternalServerError,
     InvalidArgumentError,
+    NoSafeCursor,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from ._export import (
     ExportProgress,
@@ -43,7 +46,7 @@ from ._export import (
     run_export,
 )
 from ._identifiers import Identifier
-from ._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
 from ._logs import configure_from_env as _configure_logging
 from ._models import (
     DeliveryStatus,
@@ -70,6 +73,7 @@ _configure_logging()  # $AELYST_LOG, read once on import
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "NO_SAFE_CURSOR",
     "APIConnectionError",
     "APIError",
     "APIResponseDecodeError",
@@ -92,12 +96,14 @@ __all__ = [
     "Identifier",
     "InternalServerError",
     "InvalidArgumentError",
+    "KeyPausedError",
     "Message",
     "MessagePager",
     "MessageStatus",
     "MessageStream",
     "MessageTag",
     "Messages",
+    "NoSafeCursor",
     "NotFoundError",
     "Page",
     "PageResult",
@@ -109,6 +115,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "ResponseInfo",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",
     "SystemClock",

@@ -36,7 +36,7 @@ from ._bulk import BulkEngine, MessageStream, check_concurrency
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._converter import decode_page
-from ._exceptions import AelystError, InvalidArgumentError
+from ._exceptions import NO_SAFE_CURSOR, AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
 from ._instrument import PageCall, Telemetry
 from ._limiter import RateLimiter, TokenBucketLimiter
@@ -50,7 +50,7 @@ from ._protocol import (
     list_messages_url,
 )
 from ._retry import call_with_retries
-from ._transport import AiohttpTransport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -120,9 +120,24 @@ def _check_max_items(max_items: object) -> int | None:
 def _check_cursor(cursor_id: object) -> str | None:
     if cursor_id is None:
         return None
+    if cursor_id is NO_SAFE_CURSOR:
+        raise InvalidArgumentError(
+            "cursor_id is NO_SAFE_CURSOR: that iteration cannot be resumed without repeating "
+            "messages already delivered"
+        )
     if isinstance(cursor_id, bool) or not isinstance(cursor_id, (str, int)) or cursor_id == "":
         raise InvalidArgumentError(f"cursor_id must be a non-empty str or None, not {cursor_id!r}")
     return str(cursor_id)
+
+
+def _check_max_response_bytes(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        raise InvalidArgumentError(
+            f"max_response_bytes must be an integer of at least 1024 bytes, or None, not {value!r}"
+        )
+    return value
 
 
 def _check_retry(retry: object) -> RetryPolicy | None:
@@ -218,7 +233,7 @@ class Messages:
         *,
         concurrency: int = 8,
         limit: int | None = 50,
-        cursors: Mapping[str, str] | None = None,
+        cursors: Mapping[str, str] | Mapping[Identifier, str] | None = None,
         fail_fast: bool = False,
         retry: RetryPolicy | None = None,
         timeout: Timeout | float | None = None,
@@ -232,7 +247,10 @@ class Messages:
             identifiers: Any iterable or async iterable of identifiers, read lazily.
             concurrency: Contacts listed at once (requests in flight at most).
             limit: Page size, 1 to 50.
-            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped.
+            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped;
+                keys as strings or `Identifier`s. A key that is not a valid identifier is
+                refused at once; a cursor whose contact never appears in `identifiers` ends
+                the stream as a `FailureResult` (`InvalidArgumentError`).
             fail_fast: Raise the first failure out of the loop instead of yielding it.
             retry: The retry policy of every request (default: the client's).
             timeout: The timeout of every request (default: the client's).
@@ -241,7 +259,9 @@ class Messages:
             A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order.
 
         Raises:
-            InvalidArgumentError: At once, for an invalid option.
+            InvalidArgumentError: At once, for an invalid option or `cursors` entry.
+            APIConnectionError: From the stream, when the host is taken for dead: several
+                contacts in a row could not connect at all and nothing answered.
 
         Example:
             ```python
@@ -253,10 +273,6 @@ class Messages:
         """
         checked_limit = check_limit(limit)
         workers = check_concurrency(concurrency)
-        if cursors is not None and not isinstance(cursors, Mapping):
-            raise InvalidArgumentError(
-                f"cursors must be a mapping of identifier to cursor, not {cursors!r}"
-            )
         engine = BulkEngine(
             self._fetcher(retry, timeout),
             identifiers,
@@ -284,6 +300,9 @@ class AelystClient:
         session: An `aiohttp.ClientSession` to borrow; it is not closed by the client, and
             keeps its own proxy and TLS settings unless `proxy=` or `ssl=` are given.
         clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
+        max_response_bytes: The largest response body read, in bytes (default 16 MiB, some
+            hundred times a full page); a longer one raises `ResponseTooLargeError`, counted
+            after decompression. `None` lifts the cap (only for a server you trust).
         proxy: The proxy every request goes through, e.g. `http://user:pass@proxy:3128`;
             by default the one the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
             `NO_PROXY`), read when the client is created.
@@ -318,6 +337,7 @@ class AelystClient:
         rate_limiter: RateLimiter | _Default | None = DEFAULT,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         proxy: str | yarl.URL | None = None,
         trust_env: bool | None = None,
         ssl: _ssl.SSLContext | bool = True,
@@ -354,7 +374,12 @@ class AelystClient:
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route = f"{self._base_url.path}/contact/{{identifier}}/message/list"
         self._route_description = f"GET {self._route}"
-        self._transport = AiohttpTransport(session, proxy=resolved_proxy, ssl=check_ssl(ssl))
+        self._transport = AiohttpTransport(
+            session,
+            max_response_bytes=_check_max_response_bytes(max_response_bytes),
+            proxy=resolved_proxy,
+            ssl=check_ssl(ssl),
+        )
         self._telemetry = telemetry
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4

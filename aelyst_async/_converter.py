@@ -582,8 +582,8 @@ def _link(pagination: Mapping[str, Any], key: str) -> str | None:
     value = pagination.get(key)
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
-        raise TypeError(f"pagination.{key} is a {type(value).__name__}, not a string")
+    if not isinstance(value, str):  # kept as its JSON text: the paginator reports it
+        return orjson.dumps(value).decode()
     return value
 
 
@@ -625,13 +625,12 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
 
     Raises:
         APIResponseDecodeError: When the body is not JSON or not the documented shape.
-        PaginationError: When a non-empty `next` link carries no cursor.
     """
     decoded = None if _decode_wire_page is None else _decode_wire_page(response.body)
     items, next_link, previous_link = decoded or _decode_json_page(response)
     return Page(
         items=items,
-        next_cursor=cursor_from_link(next_link, required=True),
+        next_cursor=cursor_from_link(next_link),
         previous_cursor=cursor_from_link(previous_link),
         pagination=Pagination(next=next_link, previous=previous_link),
         rate_limit=rate_limit,

@@ -8,6 +8,7 @@ AelystError
 │   ├── APIConnectionError                   no usable response: refused, reset, truncated
 │   │   └── APITimeoutError (also TimeoutError)
 │   ├── APIResponseDecodeError               a 2xx whose body is not the documented shape
+│   ├── ResponseTooLargeError                a body over `max_response_bytes`
 │   └── APIStatusError                       a non-2xx answer
 │       ├── BadRequestError                  400
 │       ├── AuthenticationError              401
@@ -23,22 +24,28 @@ Rules this module keeps:
 
 1. No exception ever holds the API token: not in its message, its attributes or its repr.
    Only response headers are kept, never request headers.
-2. Bodies are kept as a short excerpt (`BODY_EXCERPT_CHARS`), never in full.
-3. `resume_cursor` and `identifier` are filled in by the paginator when an error ends an
-   iteration, so that the caller can resume exactly where it stopped.
+2. Bodies are kept as an excerpt of at most `BODY_EXCERPT_CHARS` characters, cut from the
+   first bytes of the body: a body is never decoded whole to make one.
+3. `str(error)` is at most `MESSAGE_CHARS` characters, whatever the server wrote in its
+   `message` or body; the longer (still bounded) excerpts stay on `body` and `api_message`.
+4. `resume_cursor` and `identifier` are filled in by the paginator when an error ends an
+   iteration, so that the caller can resume exactly where it stopped. `resume_cursor` is
+   `NO_SAFE_CURSOR` when every cursor the iteration knows would repeat a page already
+   delivered; `None` means "from the start", never "no safe cursor".
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, final
 
 if TYPE_CHECKING:
-    from ._models import RateLimit
+    from ._models import Page, RateLimit
     from ._response import ResponseInfo
 
 __all__ = [
+    "NO_SAFE_CURSOR",
     "APIConnectionError",
     "APIError",
     "APIResponseDecodeError",
@@ -54,21 +61,67 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
 ]
 
-BODY_EXCERPT_CHARS = 200
+BODY_EXCERPT_CHARS = 4096
+"""The most characters of a body (or of the `message` in it) an error keeps (rule 2)."""
+
+MESSAGE_CHARS = 1024
+"""The most characters `str(error)` has (rule 3)."""
+
+_SHOWN_BODY_CHARS = 200
+"""The characters of the body excerpt quoted in a decode error's message."""
 
 
 def body_excerpt(body: bytes | str | None, limit: int = BODY_EXCERPT_CHARS) -> str:
     """
     Return at most `limit` characters of a response body, decoded leniently.
+
+    Only the first `4 * limit` bytes are decoded (no UTF-8 character is longer), so the
+    cost does not grow with the body.
     """
     if body is None:
         return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        text = bytes(body[: 4 * limit + 1]).decode("utf-8", "replace")
+    else:
+        text = body[: limit + 1]
     if len(text) <= limit:
         return text
-    return text[:limit] + "…"
+    return text[: limit - 1] + "…"
+
+
+@final
+class NoSafeCursor:
+    """
+    The type of `NO_SAFE_CURSOR`; it has that one instance.
+    """
+
+    _instance: NoSafeCursor | None = None
+
+    def __new__(cls) -> NoSafeCursor:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_SAFE_CURSOR"
+
+    def __reduce__(self) -> str:
+        return "NO_SAFE_CURSOR"
+
+
+NO_SAFE_CURSOR: Final = NoSafeCursor()
+"""
+The `resume_cursor` of an iteration that cannot be resumed without repeating a page already
+delivered (a `next` link without a usable cursor, or one that repeats): there is no cursor
+to resume from, and starting over (`None`) would deliver every message again. Passed as
+`cursor_id` or in `cursors=`, it is refused with `InvalidArgumentError`.
+"""
+
+ResumeCursor = str | NoSafeCursor | None
+"""Where an ended iteration resumes: a cursor, `None` (from the start) or `NO_SAFE_CURSOR`."""
 
 
 class AelystError(Exception):
@@ -77,14 +130,17 @@ class AelystError(Exception):
 
     Attributes:
         identifier: The contact identifier being listed when the error ended an iteration.
-        resume_cursor: The cursor to pass as `cursor_id` to resume that iteration, or `None`
-            when the iteration had not passed its first page.
+        resume_cursor: The cursor to pass as `cursor_id` to resume that iteration, `None`
+            when the iteration had not passed its first page, or `NO_SAFE_CURSOR` when no
+            cursor resumes it without repeating a page already delivered.
     """
 
     identifier: str | None = None
-    resume_cursor: str | None = None
+    resume_cursor: ResumeCursor = None
 
     def __init__(self, message: str) -> None:
+        if len(message) > MESSAGE_CHARS:
+            message = message[: MESSAGE_CHARS - 1] + "…"
         super().__init__(message)
         self.message = message
 
@@ -103,15 +159,31 @@ class InvalidArgumentError(AelystError, ValueError):
 
 class PaginationError(AelystError):
     """
-    The server's pagination cannot be followed safely (for example a cursor loop).
+    The server's pagination cannot be followed safely: a `next` link without a usable
+    cursor, a cursor already visited, or too long a run of empty pages.
 
     Attributes:
-        cursor: The offending cursor.
+        cursor: The offending cursor, when there is one.
+        link: The offending `next` link as the server sent it (at most
+            `BODY_EXCERPT_CHARS` characters), when there is one.
+        page: The page that came with the offending link, when there is one. It has been
+            delivered already (yielded by the pager, or inside `list_many`'s
+            `FailureResult`), except by `list_many(fail_fast=True)`, which raises this error
+            instead: then this is where its messages are.
     """
 
-    def __init__(self, message: str, *, cursor: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        cursor: str | None = None,
+        link: str | None = None,
+        page: Page | None = None,
+    ) -> None:
         super().__init__(message)
         self.cursor = cursor
+        self.link = None if link is None else body_excerpt(link)
+        self.page = page
 
 
 class ExportError(AelystError):
@@ -142,7 +214,25 @@ class APIError(AelystError):
 class APIConnectionError(APIError):
     """
     No usable response arrived: the connection was refused, reset, or cut mid-body.
+
+    Attributes:
+        host: `host:port` of the server, when known.
+        unreachable: Whether no connection could be opened at all (refused, unresolvable,
+            unroutable, or no answer to the connection attempt within `Timeout.connect`), as
+            opposed to one that opened and then failed or was slow to answer.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        host: str | None = None,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+        self.unreachable = unreachable
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -157,7 +247,8 @@ class APIResponseDecodeError(APIError):
 
     Attributes:
         status: The HTTP status of the response.
-        body: A short excerpt of the body.
+        body: An excerpt of the body (at most `BODY_EXCERPT_CHARS` characters); the message
+            quotes its first 200.
     """
 
     def __init__(
@@ -171,9 +262,38 @@ class APIResponseDecodeError(APIError):
     ) -> None:
         self.status = status
         self.body = body_excerpt(body)
-        super().__init__(
-            f"{message} (HTTP {status}, body: {self.body!r})", url=url, response=response
-        )
+        shown = body_excerpt(self.body, _SHOWN_BODY_CHARS)
+        super().__init__(f"{message} (HTTP {status}, body: {shown!r})", url=url, response=response)
+
+
+class ResponseTooLargeError(APIError):
+    """
+    A response body longer than the client's `max_response_bytes`: refused from its
+    `Content-Length`, or stopped while reading once the cap was passed (the decompressed
+    size counts). Not retried: the same request would get the same body.
+
+    Attributes:
+        status: The HTTP status of the response.
+        limit: The cap, in bytes.
+        received: The bytes read before stopping (0 when refused from `Content-Length`).
+        content_length: The `Content-Length` the server announced, or `None`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        limit: int,
+        received: int,
+        content_length: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.limit = limit
+        self.received = received
+        self.content_length = content_length
 
 
 class APIStatusError(APIError):
@@ -183,9 +303,10 @@ class APIStatusError(APIError):
     Attributes:
         status: The HTTP status.
         code: The `code` of the error body, when the body had one.
-        api_message: The `message` of the error body, when it had one.
+        api_message: The `message` of the error body, when it had one (at most
+            `BODY_EXCERPT_CHARS` characters).
         headers: The response headers.
-        body: A short excerpt of the response body.
+        body: An excerpt of the response body (at most `BODY_EXCERPT_CHARS` characters).
         rate_limit: The rate-limit state the response reported.
         received_at: When the response arrived (aware UTC; on the client's clock).
     """
@@ -206,7 +327,7 @@ class APIStatusError(APIError):
         super().__init__(message, url=url, response=response)
         self.status = status
         self.code = code
-        self.api_message = api_message
+        self.api_message = None if api_message is None else body_excerpt(api_message)
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit

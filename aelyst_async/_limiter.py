@@ -36,7 +36,13 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
    whose deadline falls inside the freeze fails at once. A metered bucket resumes with one
    token at the end of the freeze and paces from there (nothing accrues during the freeze,
    so there is no burst); a probing one resumes with one probe; an unmetered one, just told
-   it is limited after all, goes back to probing.
+   it is limited after all, goes back to probing. A waiter refused because of the freeze
+   gets a `KeyPausedError` (a `TimeoutError`) that says when the freeze ends.
+   The freeze is bounded by the call that saw the header: the retry loop reports a
+   `Retry-After` to `observe()` capped at the `max_retry_after` of that call's retry policy,
+   so a server asking for 1e9 seconds pauses the shared key for at most that, and later
+   calls and other clients on the limiter are not bricked. `clear_freeze()` ends a freeze
+   at once, for an operator who knows better.
 6. Fairness. Waiters are served strictly first in, first out, across probes and freezes.
    The head of the queue sleeps on the clock until its token is due and wakes early when
    `observe()` changes the bucket; the others wait to become the head.
@@ -60,7 +66,7 @@ from ._clock import Clock, SystemClock
 from ._config import check_seconds
 from ._models import RateLimit
 
-__all__ = ["BucketState", "RateLimiter", "TokenBucketLimiter"]
+__all__ = ["BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"]
 
 BucketMode = Literal["probing", "metered", "unmetered"]
 """What a bucket knows of its quota (module rules 1 and 2)."""
@@ -73,6 +79,22 @@ client never has more than half the capacity in flight."""
 _EPSILON = 1e-9
 """Tolerance on a whole token, so float rounding in the refill cannot leave a waiter
 sleeping for a vanishing remainder (a delay too small to move the clock)."""
+
+
+class KeyPausedError(TimeoutError):
+    """
+    `acquire()` cannot grant within its timeout because the key is paused (module rule 5).
+
+    A limiter of your own may raise any `TimeoutError` with a `retry_after` attribute: the
+    call then raises `RateLimitError` carrying `retry_after` and `retry_at`, not a timeout.
+
+    Attributes:
+        retry_after: Seconds until the pause ends.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RateLimiter(Protocol):
@@ -93,7 +115,8 @@ class RateLimiter(Protocol):
             timeout: Seconds to wait at most; `None` waits as long as it takes.
 
         Raises:
-            TimeoutError: When permission cannot be had within `timeout` seconds.
+            TimeoutError: When permission cannot be had within `timeout` seconds; with a
+                `retry_after` attribute (as `KeyPausedError`) when the key is paused.
         """
         ...
 
@@ -431,8 +454,8 @@ class TokenBucketLimiter:
             timeout: Seconds to wait at most; `None` waits as long as it takes.
 
         Raises:
-            TimeoutError: When permission cannot be had within `timeout` seconds; at once
-                when the key is frozen past that time.
+            TimeoutError: When permission cannot be had within `timeout` seconds;
+                `KeyPausedError`, at once, when the key is frozen past that time.
         """
         bucket = self._bucket(key)
         now = self.clock.monotonic()
@@ -447,7 +470,12 @@ class TokenBucketLimiter:
                 if waiter.granted:
                     return
                 if deadline is not None and (now >= deadline or bucket.frozen_until > deadline):
-                    raise TimeoutError(_timeout_message(timeout, frozen=now < bucket.frozen_until))
+                    if now < bucket.frozen_until:
+                        raise KeyPausedError(
+                            _timeout_message(timeout, frozen=True),
+                            retry_after=bucket.frozen_until - now,
+                        )
+                    raise TimeoutError(_timeout_message(timeout, frozen=False))
                 delay = bucket.delay(now) if bucket.waiters[0] is waiter else None
                 if deadline is not None:
                     delay = deadline - now if delay is None else min(delay, deadline - now)
@@ -482,6 +510,31 @@ class TokenBucketLimiter:
                 waiter.wake()
         elif bucket.waiters:
             bucket.waiters[0].wake()
+
+    def clear_freeze(self, key: Hashable | None = None) -> None:
+        """
+        End a pause at once (module rule 5): for an operator who knows the server's
+        `Retry-After` was wrong. The key resumes as a freeze ending now would: a metered
+        bucket with one token, a probing one with one probe.
+
+        Args:
+            key: The key to unfreeze; `None` unfreezes every key.
+
+        Example:
+            ```python
+            limiter = TokenBucketLimiter()
+            limiter.clear_freeze()  # every key may send again now
+            ```
+        """
+        now = self.clock.monotonic()
+        buckets = self._buckets.values() if key is None else [self._buckets.get(key)]
+        for bucket in buckets:
+            if bucket is None or now >= bucket.frozen_until:
+                continue
+            bucket.frozen_until = now
+            bucket.dispatch(now)
+            for waiter in bucket.waiters:
+                waiter.wake()
 
     def snapshot(self, key: Hashable) -> BucketState:
         """

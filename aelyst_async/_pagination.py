@@ -8,11 +8,21 @@ Rules:
    `limit`) of the page's `next` link; the link's host and path are never used.
 3. The last page is the one whose `next` is empty, `null` or missing; an empty `items`
    list with a `next` link is not the end.
-4. A `next` cursor already visited in this iteration raises `PaginationError`: the SDK
-   never loops forever, and never yields a message twice.
-5. An error that ends an iteration carries `identifier` and `resume_cursor`: passing that
+4. No page is lost: a page whose `next` link carries no usable cursor (no `cursorId`, an
+   empty one, not a URL, a number), or a cursor already visited in this iteration, is
+   yielded first; only then does the iteration stop with `PaginationError`, which carries
+   the link. So the SDK never loops, never yields a message twice, and never drops a page
+   it received. When `max_items` is satisfied by that page, there is no error at all.
+5. A run of `MAX_EMPTY_PAGES` consecutive empty pages, each with a new cursor, stops the
+   iteration with `PaginationError` (resuming at the next cursor is safe: it was never
+   fetched).
+6. An error that ends an iteration carries `identifier` and `resume_cursor`: passing that
    cursor as `cursor_id` resumes with the page that failed, so nothing is lost or repeated.
-6. Each iteration starts afresh from `cursor_id`; a pager can be iterated more than once.
+   When no cursor can do that (rule 4: the page was delivered and its `next` is unusable),
+   `resume_cursor` is `NO_SAFE_CURSOR`, never `None` (which means "from the start").
+7. The caller's `limit` is the size of every page; a `limit` in a `next` link is used only
+   when the caller gave none.
+8. Each iteration starts afresh from `cursor_id`; a pager can be iterated more than once.
 """
 
 from __future__ import annotations
@@ -21,12 +31,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
 
-from ._exceptions import AelystError, PaginationError
+from ._exceptions import NO_SAFE_CURSOR, AelystError, PaginationError, body_excerpt
 from ._identifiers import Identifier
 from ._models import Message, Page
-from ._protocol import MAX_LIMIT, limit_from_link
+from ._protocol import MAX_LIMIT, limit_from_link, next_link_is_broken
 
-__all__ = ["FetchPage", "MessagePager"]
+__all__ = ["MAX_EMPTY_PAGES", "FetchPage", "MessagePager"]
+
+MAX_EMPTY_PAGES = 100
+"""Consecutive empty pages followed before an iteration stops (module rule 5)."""
+
+_SHOWN_LINK_CHARS = 200
 
 FetchPage = Callable[[Identifier, int | None, str | None], Awaitable[Page]]
 """Fetch one page: (identifier, limit, cursor) -> Page; retries happen inside."""
@@ -94,26 +109,37 @@ class MessagePager:
         `next_cursor` resumes right after the last message yielded.
 
         Raises:
-            PaginationError: When the server repeats a cursor.
+            PaginationError: After yielding a page whose `next` link is unusable or repeats
+                a cursor, or after `MAX_EMPTY_PAGES` empty pages in a row (module rules 4
+                and 5).
             APIError: When a page cannot be fetched after the retries; it carries
                 `resume_cursor`.
+        """
+        async for page, stop in self.steps():
+            yield page
+            if stop is not None:
+                raise stop
+
+    async def steps(self) -> AsyncIterator[tuple[Page, PaginationError | None]]:
+        """
+        Each page with the `PaginationError` that ends the iteration right after it, if any
+        (module rules 4 and 5): what `pages()` yields and raises, for a caller that delivers
+        such a page together with its failure, as `list_many` does.
+
+        Raises:
+            AelystError: When a page cannot be fetched; it carries `resume_cursor`.
         """
         cursor = self._cursor_id
         limit = self._limit
         left = self._max_items
         visited: set[str] = set() if cursor is None else {cursor}
+        empty_run = 0
         while left is None or left > 0:
             request_limit = limit
             if left is not None and left < (limit or MAX_LIMIT):
                 request_limit = left
             try:
                 page = await self._fetch(self._identifier, request_limit, cursor)
-                if page.next_cursor is not None and page.next_cursor in visited:
-                    raise PaginationError(
-                        f"the server sent cursor {page.next_cursor!r} twice while listing "
-                        f"{str(self._identifier)!r}; stopping instead of looping",
-                        cursor=page.next_cursor,
-                    )
             except AelystError as error:
                 error.identifier = str(self._identifier)
                 error.resume_cursor = cursor
@@ -122,9 +148,54 @@ class MessagePager:
                 if len(page.items) > left:  # the server ignored the smaller limit
                     page = attrs.evolve(page, items=page.items[:left])
                 left -= len(page.items)
-            yield page
-            if page.next_cursor is None:
+            empty_run = 0 if page.items else empty_run + 1
+            stop = None if left == 0 else self._stop_after(page, visited, empty_run)
+            yield page, stop
+            if stop is not None or page.next_cursor is None:
                 return
             cursor = page.next_cursor
             visited.add(cursor)
-            limit = limit_from_link(page.pagination.next) or limit
+            if self._limit is None:
+                limit = limit_from_link(page.pagination.next) or limit
+
+    def _stop_after(self, page: Page, visited: set[str], empty_run: int) -> PaginationError | None:
+        """
+        The error that ends the iteration after `page` (module rules 4 and 5), or `None`.
+        """
+        link = page.pagination.next
+        cursor = page.next_cursor
+        who = repr(str(self._identifier))
+        shown = repr(body_excerpt(link, _SHOWN_LINK_CHARS)) if link else "?"
+        error: PaginationError
+        if next_link_is_broken(link, cursor):
+            error = PaginationError(
+                f"the server sent a next link with no usable cursor while listing {who}: "
+                f"{shown}; the page it came with was delivered, and no cursor resumes after it",
+                link=link,
+                page=page,
+            )
+            error.resume_cursor = NO_SAFE_CURSOR
+        elif cursor is not None and cursor in visited:
+            error = PaginationError(
+                f"the server sent cursor {body_excerpt(cursor, _SHOWN_LINK_CHARS)!r} twice "
+                f"while listing {who}; stopping instead of looping (the page it came with "
+                "was delivered, and no cursor resumes after it)",
+                cursor=cursor,
+                link=link,
+                page=page,
+            )
+            error.resume_cursor = NO_SAFE_CURSOR
+        elif cursor is not None and empty_run >= MAX_EMPTY_PAGES:
+            error = PaginationError(
+                f"the server sent {empty_run} empty pages in a row while listing {who}; "
+                f"stopping (resume at cursor {body_excerpt(cursor, _SHOWN_LINK_CHARS)!r} "
+                "to go on)",
+                cursor=cursor,
+                link=link,
+                page=page,
+            )
+            error.resume_cursor = cursor
+        else:
+            return None
+        error.identifier = str(self._identifier)
+        return error

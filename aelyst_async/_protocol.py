@@ -9,6 +9,11 @@ Rules:
    its `cursorId` and `limit` and nothing else: its scheme, host and path are ignored, so the
    token cannot follow a link to another host.
 3. Header parsing never raises: a header that cannot be read is treated as absent.
+4. A `Retry-After` HTTP date is measured against the response's own `Date` header when it
+   has a readable one, so a server whose clock is hours off still gets the few seconds it
+   meant; the client's wall clock is used only when the response has no `Date`.
+5. Error texts are built from bounded excerpts: an error body is parsed for its `code` and
+   `message` only when it is small enough to be the API's (`_ERROR_BODY_BYTES`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from __future__ import annotations
 import email.utils
 import functools
 import math
+import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 import attrs
 import orjson
@@ -30,9 +36,9 @@ from ._exceptions import (
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
-    PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    body_excerpt,
 )
 from ._identifiers import Identifier
 from ._models import RateLimit
@@ -47,12 +53,14 @@ __all__ = [
     "error_for_response",
     "limit_from_link",
     "list_messages_url",
+    "next_link_is_broken",
     "parse_rate_limit",
     "parse_retry_after",
     "redact_url",
 ]
 
 LIST_MESSAGES_ROUTE = "GET /contact/{identifier}/message/list"
+_LIST_SUFFIX = "/message/list"
 
 
 @attrs.frozen(kw_only=True)
@@ -81,13 +89,32 @@ def _number(value: str | None) -> float | None:
     return number
 
 
+def _http_date(value: str | None) -> float | None:
+    """
+    An HTTP date as Unix seconds, or `None` when absent or unreadable.
+    """
+    if value is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """
     Read a `Retry-After` header as seconds from now.
 
     Args:
         value: The header: seconds (integer or decimal) or an HTTP date.
-        now: The current wall-clock time, in Unix seconds, for the date form.
+        now: The time the date form is measured from, in Unix seconds: the response's
+            `Date` when it has one (module rule 4), else the current wall-clock time.
 
     Returns:
         Seconds to wait (0 for a date in the past), or `None` when absent or unreadable.
@@ -95,13 +122,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     seconds = _number(value)
     if seconds is not None or value is None:
         return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
+    when = _http_date(value)
+    return None if when is None else max(0.0, when - now)
 
 
 def _integer(value: str | None) -> int | None:
@@ -118,13 +140,18 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
 
     Args:
         headers: Response headers (case-insensitive mapping, as aiohttp gives them).
-        now: The current wall-clock time, in Unix seconds.
+        now: The current wall-clock time, in Unix seconds; an HTTP-date `Retry-After` is
+            measured against the response's `Date` instead, when it has one (module rule 4).
     """
     limit = headers.get("X-RateLimit-Limit")
     remaining = headers.get("X-RateLimit-Remaining")
     retry_after = headers.get("Retry-After")
     if limit is None and remaining is None and retry_after is None:
         return _NO_RATE_LIMIT  # frozen, so one instance serves every such response
+    if retry_after is not None and _number(retry_after) is None:
+        sent_at = _http_date(headers.get("Date"))
+        if sent_at is not None:
+            now = sent_at
     return RateLimit(
         limit=_integer(limit),
         remaining=_integer(remaining),
@@ -141,11 +168,18 @@ _ERROR_BY_STATUS: Mapping[int, type[APIStatusError]] = {
 }
 
 
+_ERROR_BODY_BYTES = 64 * 1024
+"""The largest error body read for its `code` and `message`: the API's are a few dozen bytes,
+and a larger one (a proxy's page, a hostile server's) is only kept as an excerpt."""
+
+
 def _error_fields(body: bytes) -> tuple[int | str | None, str | None]:
     """
     Read `code` and `message` from an error body, defensively: either may be of any type,
     and the body may not be JSON at all.
     """
+    if len(body) > _ERROR_BODY_BYTES:
+        return None, None
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -155,10 +189,41 @@ def _error_fields(body: bytes) -> tuple[int | str | None, str | None]:
     code = data.get("code")
     if not isinstance(code, (int, str)) or isinstance(code, bool):
         code = None
+    if isinstance(code, str):
+        code = body_excerpt(code, _CODE_CHARS)
     message = data.get("message")
     if message is not None and not isinstance(message, str):
         message = orjson.dumps(message).decode()
-    return code, message
+    return code, None if message is None else body_excerpt(message)
+
+
+_CODE_CHARS = 100
+_SHOWN_MESSAGE_CHARS = 500
+"""The characters of the server's `message` that an error's text quotes (all of it, up to
+`BODY_EXCERPT_CHARS`, stays on `api_message`)."""
+
+_VERSION_SEGMENT = re.compile(r"v[0-9]+")
+
+
+def _not_found_detail(url: str, *, from_api: bool) -> str:
+    """
+    What a 404 on `url` means: the contact it names, and, when the answer is not the API's
+    own error body, a hint if the base URL lacks the API's version prefix (`/v1`).
+    """
+    path = yarl.URL(url, encoded=True).raw_path if url else ""
+    base, found, rest = path.rpartition("/contact/")
+    if not found or not rest.endswith(_LIST_SUFFIX):
+        return ""
+    segment = rest[: -len(_LIST_SUFFIX)]
+    detail = f" (contact {body_excerpt(unquote(segment), _CODE_CHARS)!r})"
+    last = base.rstrip("/").rpartition("/")[2]
+    if not from_api and not _VERSION_SEGMENT.fullmatch(last):
+        origin = str(yarl.URL(url, encoded=True).origin())
+        detail += (
+            f"; the base URL {origin + base!r} has no API version prefix: "
+            f"did you mean {origin + base.rstrip('/') + '/v1'!r}?"
+        )
+    return detail
 
 
 def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusError | None:
@@ -174,9 +239,11 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
         cls = InternalServerError if status >= 500 else APIStatusError
     text = f"HTTP {status}"
     if api_message:
-        text += f": {api_message}"
+        text += f": {body_excerpt(api_message, _SHOWN_MESSAGE_CHARS)}"
     if code is not None and code != status:
         text += f" (code {code})"
+    if status == 404:
+        text += _not_found_detail(response.url, from_api=api_message is not None)
     if cls is RateLimitError and rate_limit.retry_after is not None:
         text += f"; retry after {rate_limit.retry_after:g}s"
     error = cls(
@@ -238,7 +305,7 @@ def check_base_url(base_url: str | yarl.URL) -> yarl.URL:
 
 @functools.lru_cache(maxsize=4096)
 def _list_path(base_url: yarl.URL, identifier: Identifier) -> str:
-    return f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}/message/list"
+    return f"{str(base_url).rstrip('/')}/contact/{identifier.path_segment}{_LIST_SUFFIX}"
 
 
 def list_messages_url(
@@ -286,6 +353,10 @@ def redact_url(url: str | yarl.URL) -> str:
     return f"{origin}{redacted}" + (f"?{query}" if query else "")
 
 
+MAX_LINK_CHARS = 8192
+"""The longest pagination link read: a longer one has no usable cursor (and is not cached)."""
+
+
 @functools.lru_cache(maxsize=1024)
 def _parse_link(link: str) -> tuple[str | None, int | None]:
     """
@@ -312,29 +383,33 @@ def _parse_link(link: str) -> tuple[str | None, int | None]:
     return cursor, limit
 
 
-def cursor_from_link(link: str | None, *, required: bool = False) -> str | None:
+def cursor_from_link(link: str | None) -> str | None:
     """
     Read the `cursorId` of a pagination link.
 
     Args:
         link: The link, absolute or relative, or `None`/empty for "no page".
-        required: Raise when a non-empty link has no cursor (a `next` link must have one).
 
-    Raises:
-        PaginationError: When `required` and the link carries no `cursorId`.
+    Returns:
+        The cursor, or `None` when the link carries no usable one (no `cursorId`, an empty
+        one, not a URL at all). A non-empty `next` link without a cursor is the paginator's
+        to judge (`next_link_is_broken`): the page it came with is still delivered.
     """
-    if not link:
+    if not link or len(link) > MAX_LINK_CHARS:
         return None
     cursor, _ = _parse_link(link)
-    if cursor:
-        return cursor
-    if required:
-        raise PaginationError(f"the next link {link!r} carries no cursorId", cursor=None)
-    return None
+    return cursor or None
+
+
+def next_link_is_broken(link: str | None, cursor: str | None) -> bool:
+    """
+    Whether a page's `next` link says "more pages" but carries no usable cursor.
+    """
+    return bool(link) and cursor is None
 
 
 def limit_from_link(link: str | None) -> int | None:
     """
     Read the `limit` of a pagination link, or `None` when absent or out of range.
     """
-    return _parse_link(link)[1] if link else None
+    return _parse_link(link)[1] if link and len(link) <= MAX_LINK_CHARS else None

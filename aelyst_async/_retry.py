@@ -18,6 +18,9 @@ Rules:
      the limiter (its contract), so the wait happens in the next `acquire()` and the loop
      does not sleep on top of it;
    - without one, the loop sleeps `Retry-After` (backoff for a 429 without it).
+   The limiter is told a `Retry-After` capped at `policy.max_retry_after`: a call raises on
+   a longer one, but the shared key is paused no longer than the policy allows, so one
+   absurd header cannot brick every later call (the same for a 503 as for a 429).
 4. Deadline. `total` seconds cover attempts, sleeps and limiter waits together: each
    attempt's `send` gets the seconds left, and `acquire` the same as its timeout. When the
    time left cannot cover the next wait (known in advance: a backoff or a `Retry-After`), or
@@ -26,6 +29,11 @@ Rules:
    after K attempts")`, chained from the last error (in `__cause__`; `None` when no attempt
    was made). One exception type for "out of time" lets callers catch it (it is also a
    `TimeoutError`) whatever the last failure was, and the cause is one attribute away.
+   Except: a call that cannot start because the limiter pauses its key past the deadline
+   raises `RateLimitError` with `retry_after` and `retry_at` (when the pause ends), as the
+   response that caused the pause would have. A body of `THREADED_DECODE_BYTES` or more is
+   decoded in a worker thread while the loop watches the deadline, so that decoding a
+   large body (or many at once) cannot hold a call past it.
 5. Logging, to the `aelyst_async` logger: exactly one INFO line per retry, naming the
    route template (`description`), the wait, the attempt about to be made and the reason
    (`HTTP 503`, `connection error`, `timeout`, `invalid body`). Nothing at INFO or above on
@@ -34,10 +42,14 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import attrs
 
 from ._clock import Clock
 from ._config import RetryPolicy
@@ -53,9 +65,16 @@ from ._limiter import RateLimiter
 from ._models import RateLimit
 from ._protocol import Response, error_for_response, parse_rate_limit
 
-__all__ = ["call_with_retries"]
+__all__ = ["THREADED_DECODE_BYTES", "call_with_retries"]
 
 T = TypeVar("T")
+
+THREADED_DECODE_BYTES = 256 * 1024
+"""Bodies from this size up are decoded in a worker thread (module rule 4)."""
+
+_DECODER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aelyst-decode")
+"""One thread for every large decode of the process: decoders hold the GIL for long stretches
+in C, so several at once would starve the event loop (and its timers) between them."""
 
 _LOGGER = logging.getLogger("aelyst_async")
 
@@ -142,7 +161,10 @@ async def call_with_retries(
         if limiter is not None:
             try:
                 await limiter.acquire(key, timeout=deadline.remaining())
-            except TimeoutError:
+            except TimeoutError as exc:
+                paused_for = getattr(exc, "retry_after", None)
+                if isinstance(paused_for, (int, float)):
+                    raise _paused(deadline, float(paused_for), last_error) from last_error
                 raise deadline.exceeded(attempt, last_error) from last_error
         remaining = deadline.remaining()
         if remaining is not None and remaining <= 0:
@@ -157,11 +179,11 @@ async def call_with_retries(
         else:
             rate_limit = parse_rate_limit(response.headers, now=clock.wall())
             if limiter is not None:
-                limiter.observe(key, response.status, rate_limit)
+                limiter.observe(key, response.status, _capped(rate_limit, policy))
             status_error = error_for_response(response, rate_limit)
             if status_error is None:
                 try:
-                    return decode(response, rate_limit)
+                    return await _decode(decode, response, rate_limit, deadline, attempt)
                 except APIResponseDecodeError as exc:
                     if not policy.retry_decode_errors:
                         raise
@@ -192,6 +214,62 @@ async def call_with_retries(
         )
         if not waits_in_limiter:
             await clock.sleep(wait)
+
+
+def _capped(rate_limit: RateLimit, policy: RetryPolicy) -> RateLimit:
+    """
+    The rate limit as the limiter is told it: `Retry-After` at most `max_retry_after`.
+    """
+    retry_after = rate_limit.retry_after
+    if retry_after is None or retry_after <= policy.max_retry_after:
+        return rate_limit
+    return attrs.evolve(rate_limit, retry_after=policy.max_retry_after)
+
+
+def _paused(deadline: _Deadline, retry_after: float, last: APIError | None) -> RateLimitError:
+    """
+    The error of a call whose key is paused past its deadline (module rule 4).
+    """
+    status = last.status if isinstance(last, APIStatusError) else 429
+    error = RateLimitError(
+        f"{deadline.description}: the rate limiter pauses this key for another "
+        f"{retry_after:.3g}s, past the deadline of {deadline.total:g}s; retry after "
+        f"{retry_after:.3g}s",
+        status=status,
+        url=None if last is None else last.url,
+    )
+    error.retry_after = retry_after
+    return error
+
+
+async def _decode(
+    decode: Callable[[Response, RateLimit], T],
+    response: Response,
+    rate_limit: RateLimit,
+    deadline: _Deadline,
+    attempts: int,
+) -> T:
+    """
+    Decode a 2xx: at once for a small body, in a worker thread within the deadline for a
+    large one (module rule 4).
+    """
+    remaining = deadline.remaining()
+    if remaining is None or len(response.body) < THREADED_DECODE_BYTES:
+        return decode(response, rate_limit)
+    work = asyncio.get_running_loop().run_in_executor(_DECODER, decode, response, rate_limit)
+    timer = asyncio.ensure_future(deadline.clock.sleep(remaining))
+    either: set[asyncio.Future[Any]] = {work, timer}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        # A decode still queued is dropped; one running cannot be stopped, and its result
+        # is dropped when it ends.
+        if not work.done():
+            work.cancel()
+    if work.cancelled():
+        raise deadline.exceeded(attempts, None)
+    return work.result()
 
 
 def _raise_unless_retryable(

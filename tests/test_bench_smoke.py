@@ -17,7 +17,7 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import decode, e2e, instructions, memory, ratelimit
+from bench import deadline, decode, e2e, instructions, memory, ratelimit
 from bench.__main__ import END, START, document, write_results
 from bench._harness import SMOKE, Section, Server
 
@@ -116,3 +116,14 @@ def test_instruction_counting_reads_callgrind_and_runs_each_workload(
         for name in chosen:
             instructions.main(["--child", name, server.url, "--contacts", "2"])
             assert f"{2 * instructions.MESSAGES // 50} requests per pass" in capsys.readouterr().out
+
+
+def test_the_deadline_benchmark_reports_both_ways_of_decoding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`python -m bench.deadline` times the decode thread against inline decoding."""
+    deadline.main(["--items", "2000", "--total", "5", "--concurrency", "2", "--runs", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert ["decoding", "decode thread (the SDK)", "inline (before)"] == [
+        row.split(" | ")[0].removeprefix("| ") for row in rows if "---" not in row
+    ]

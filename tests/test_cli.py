@@ -233,7 +233,9 @@ def test_the_table_format_shows_one_row_per_message(server: FakeAelystServer) ->
             "error: no API token: pass --token or set AELYST_TOKEN",
             id="no-token",
         ),
-        pytest.param(["id:999999"], {}, "error: HTTP 404: Contact not found.", id="404"),
+        pytest.param(
+            ["id:999999"], {}, "error: HTTP 404: Contact not found. (contact 'id:999999')", id="404"
+        ),
         pytest.param(
             ["id:1", "--token", "wrong-secret-token"],
             {},
@@ -307,7 +309,7 @@ def test_export_lists_failed_contacts_and_exits_3(server: FakeAelystServer, tmp_
     assert (3, truth(contacts)) == (run.returncode, written(out))
     assert [
         "2 contacts failed:",
-        "  id:999999: NotFoundError: HTTP 404: Contact not found.",
+        "  id:999999: NotFoundError: HTTP 404: Contact not found. (contact 'id:999999')",
         "  bogus: InvalidArgumentError: identifier 'bogus' is not of a known kind; expected "
         "id:123, email:abdc@gmail.com or phone:+60121233112",
         "run the same command with --resume to retry them "

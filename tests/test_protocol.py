@@ -19,7 +19,6 @@ from aelyst_async import (
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
-    PaginationError,
     PermissionDeniedError,
     RateLimit,
     RateLimitError,
@@ -32,6 +31,7 @@ from aelyst_async._protocol import (
     error_for_response,
     limit_from_link,
     list_messages_url,
+    next_link_is_broken,
     parse_rate_limit,
     parse_retry_after,
 )
@@ -109,12 +109,26 @@ def test_cursor_and_limit_are_read_from_links(
     assert (cursor, limit) == (cursor_from_link(link), limit_from_link(link))
 
 
-def test_a_next_link_without_cursor_cannot_be_followed() -> None:
-    """A non-empty next link without cursorId raises PaginationError."""
-    with pytest.raises(PaginationError, match="cursorId"):
-        cursor_from_link(
-            "https://api.aelyst.ai/v1/contact/id:1/message/list?limit=10", required=True
-        )
+@pytest.mark.parametrize(
+    "link",
+    [
+        pytest.param("https://api.aelyst.ai/v1/contact/id:1/message/list?limit=10", id="no-cursor"),
+        pytest.param("/v1/contact/id:1/message/list?cursorId=", id="empty-cursor"),
+        pytest.param("garbage", id="not-a-url"),
+        pytest.param("5", id="a-number"),
+        pytest.param("?cursorId=" + "c" * 9000, id="too-long"),
+    ],
+)
+def test_a_next_link_without_a_usable_cursor_is_broken(link: str) -> None:
+    """A non-empty next link without a usable cursorId reads as no cursor, and as broken."""
+    cursor = cursor_from_link(link)
+    assert (None, True) == (cursor, next_link_is_broken(link, cursor))
+
+
+@pytest.mark.parametrize("link", [None, ""])
+def test_an_empty_next_link_is_the_last_page_not_a_broken_one(link: str | None) -> None:
+    """No next link is the end, not an error."""
+    assert not next_link_is_broken(link, cursor_from_link(link))
 
 
 @given(st.text())
@@ -155,6 +169,59 @@ def test_rate_limit_headers_are_parsed() -> None:
     """The three headers become a RateLimit."""
     headers = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "5", "Retry-After": "1"}
     assert RateLimit(limit=10, remaining=5, retry_after=1.0) == parse_rate_limit(headers, now=NOW)
+
+
+def test_an_http_date_retry_after_is_measured_against_the_responses_own_date() -> None:
+    """A server whose clock runs three hours ahead gets the 5 seconds it meant, not 3 hours."""
+    ahead = NOW + 3 * 3600
+    headers = {
+        "Date": email.utils.formatdate(ahead, usegmt=True),
+        "Retry-After": email.utils.formatdate(ahead + 5, usegmt=True),
+    }
+    assert 5.0 == parse_rate_limit(headers, now=NOW).retry_after
+
+
+def test_without_a_date_header_an_http_date_is_measured_against_the_wall_clock() -> None:
+    """No Date: the client's own wall clock is the reference."""
+    headers = {"Retry-After": email.utils.formatdate(NOW + 7, usegmt=True)}
+    assert 7.0 == parse_rate_limit(headers, now=NOW).retry_after
+
+
+def test_an_unreadable_date_header_falls_back_to_the_wall_clock() -> None:
+    """A Date that cannot be read is ignored."""
+    headers = {"Date": "yesterday", "Retry-After": email.utils.formatdate(NOW + 7, usegmt=True)}
+    assert 7.0 == parse_rate_limit(headers, now=NOW).retry_after
+
+
+def test_an_error_message_is_bounded_whatever_the_server_writes() -> None:
+    """A 60 KB message: str(error) stays within 1 KiB; api_message and body keep 4 KiB."""
+    huge = "x" * 60_000
+    body = b'{"code": 500, "message": "%s"}' % huge.encode()
+    error = error_for_response(_response(500, body), RateLimit())
+    assert error is not None
+    assert len(str(error)) <= 1024
+    assert error.api_message is not None
+    assert 1024 < len(error.api_message) <= 4096
+    assert len(error.body) <= 4096
+
+
+def test_a_404_names_the_contact() -> None:
+    """NotFoundError says which contact was not found."""
+    url = "https://h/v1/contact/email:a%2Fb@c.io/message/list?limit=10"
+    response = Response(
+        status=404, headers={}, body=b'{"code":404,"message":"Contact not found."}', url=url
+    )
+    error = error_for_response(response, RateLimit())
+    assert isinstance(error, NotFoundError)
+    assert "HTTP 404: Contact not found. (contact 'email:a/b@c.io')" == str(error)
+
+
+def test_a_404_on_a_base_url_without_a_version_says_so() -> None:
+    """A base URL lacking /v1: the 404 says which base URL was meant."""
+    url = "http://127.0.0.1:8080/contact/id:1/message/list"
+    error = error_for_response(Response(status=404, headers={}, body=b"", url=url), RateLimit())
+    assert error is not None
+    assert "has no API version prefix: did you mean 'http://127.0.0.1:8080/v1'?" in str(error)
 
 
 def _response(status: int, body: bytes) -> Response:

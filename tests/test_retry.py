@@ -4,9 +4,11 @@ The retry loop, driven by scripted attempts on a fake clock; no test waits on re
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import random
+import threading
 from collections.abc import Callable, Hashable, Mapping
 
 import attrs
@@ -29,7 +31,7 @@ from aelyst_async._exceptions import (
 from aelyst_async._limiter import TokenBucketLimiter
 from aelyst_async._models import RateLimit
 from aelyst_async._protocol import Response
-from aelyst_async._retry import call_with_retries
+from aelyst_async._retry import THREADED_DECODE_BYTES, call_with_retries
 from aelyst_async.testing._clock import FakeClock
 
 KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint")
@@ -432,3 +434,78 @@ async def test_logs_never_carry_a_body_a_token_or_an_identifier(
     assert 4 == len(caplog.records)
     for leak in ("+60121233112", "sk-live", "busy", "Bearer"):
         assert leak not in caplog.text
+
+
+async def test_a_slow_decode_of_a_large_body_cannot_hold_the_call_past_its_deadline() -> None:
+    """CPU-heavy decoding: the call raises APITimeoutError at its deadline, decode or not."""
+    clock = FakeClock()  # manual: time moves only when the test says so
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    release = threading.Event()
+
+    def slow_decode(response: Response, rate_limit: RateLimit) -> str:
+        loop.call_soon_threadsafe(started.set)
+        release.wait(30)  # stands for seconds of CPU: it ends only when the test says so
+        return "late"
+
+    call_task = asyncio.create_task(
+        call_with_retries(
+            Script(clock, [reply(body=b"x" * THREADED_DECODE_BYTES)]),
+            slow_decode,
+            policy=RetryPolicy(),
+            limiter=None,
+            key=KEY,
+            clock=clock,
+            total=10.0,
+            description=DESCRIPTION,
+        )
+    )
+    await started.wait()  # the decode runs in its thread
+    assert (10.0,) == clock.sleepers  # and the deadline is armed
+    await clock.advance(10.0)
+    try:
+        with pytest.raises(APITimeoutError, match="deadline of 10s exceeded"):
+            await call_task
+    finally:
+        release.set()
+
+
+async def test_a_small_body_is_decoded_in_the_loop(clock: FakeClock) -> None:
+    """Below THREADED_DECODE_BYTES there is no thread: the decode runs inline."""
+    result, _ = await call(clock, reply(body=b"small"), total=10.0)
+    assert "small" == result
+
+
+async def test_the_limiter_is_told_a_retry_after_capped_at_the_policy(clock: FakeClock) -> None:
+    """Retry-After 1e9 raises RateLimitError carrying it, but pauses the key max_retry_after."""
+    limiter = TokenBucketLimiter(clock=clock)
+    error, _ = await failed_call(
+        clock, limited(429, "1000000000"), policy=RetryPolicy(max_retry_after=30), limiter=limiter
+    )
+    assert isinstance(error, RateLimitError)
+    assert 1e9 == error.retry_after
+    frozen_until = limiter.snapshot(KEY).frozen_until
+    assert frozen_until is not None
+    assert 30 == pytest.approx(frozen_until - clock.monotonic())
+
+
+async def test_a_key_paused_past_the_deadline_raises_rate_limit_error_at_once(
+    clock: FakeClock,
+) -> None:
+    """No attempt is made; the error says when the pause ends instead of 'deadline exceeded'."""
+    limiter = TokenBucketLimiter(clock=clock)
+    limiter.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=50.0))
+    script = Script(clock, [reply()])
+    with pytest.raises(RateLimitError) as info:
+        await run(script, policy=None, limiter=limiter, total=10.0, jitter=lambda: 0.5)
+    assert ([], 50.0) == (script.calls, info.value.retry_after)
+    assert info.value.retry_at is not None
+    assert 0 == clock.monotonic()
+
+
+async def test_without_a_deadline_a_paused_call_waits_out_the_pause_only(clock: FakeClock) -> None:
+    """Timeout(total=None): the call waits the pause, and no longer."""
+    limiter = TokenBucketLimiter(clock=clock)
+    limiter.observe(KEY, 429, RateLimit(limit=10, remaining=0, retry_after=50.0))
+    result, script = await call(clock, reply(), limiter=limiter, total=None)
+    assert ("ok", [50.0]) == (result, script.times)

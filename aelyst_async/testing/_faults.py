@@ -32,7 +32,19 @@ from .._exceptions import InvalidArgumentError
 
 __all__ = ["MAX_CONSECUTIVE_FAULTS", "Fault", "FaultKind", "FaultPlan", "InjectedFault"]
 
-FaultKind = Literal["status", "rate_limited", "slow", "drop", "truncate", "not_json", "cut_json"]
+FaultKind = Literal[
+    "status",
+    "rate_limited",
+    "slow",
+    "drop",
+    "truncate",
+    "not_json",
+    "cut_json",
+    "oversized",
+    "endless",
+    "gzip_bomb",
+    "bad_next",
+]
 
 MAX_CONSECUTIVE_FAULTS = 3
 
@@ -62,6 +74,12 @@ class Fault:
         limit: The `X-RateLimit-Limit` of a `rate_limited` fault when the server has no
             rate limiter of its own (otherwise the limiter's is sent).
         delay: The real seconds a `slow` fault waits before answering.
+        date_skew: Seconds the server's clock is ahead (negative: behind) in the `Date`
+            and HTTP-date `Retry-After` headers of a `rate_limited` fault, or `None` to
+            send seconds and no skew.
+        size: The bytes an `oversized` body announces and sends, or a `gzip_bomb` inflates to.
+        link: The `pagination.next` a `bad_next` fault sends (any JSON value).
+        keep_items: Whether a `bad_next` fault keeps the page's items (else it is empty).
     """
 
     kind: FaultKind
@@ -71,6 +89,10 @@ class Fault:
     retry_after: float = 0.0
     limit: int = 10
     delay: float = 0.0
+    date_skew: float | None = None
+    size: int = 0
+    link: object = None
+    keep_items: bool = True
 
     @classmethod
     def status(
@@ -114,7 +136,14 @@ class Fault:
         )
 
     @classmethod
-    def rate_limited(cls, retry_after: float = 1.0, *, limit: int = 10) -> Fault:
+    def rate_limited(
+        cls,
+        retry_after: float = 1.0,
+        *,
+        limit: int = 10,
+        status: int = 429,
+        date_skew: float | None = None,
+    ) -> Fault:
         """
         Answer 429 `{"code":429,"message":"Too Many Requests"}` with `Retry-After` and
         rate-limit headers (`X-RateLimit-Remaining: 0`).
@@ -122,16 +151,76 @@ class Fault:
         Args:
             retry_after: Seconds the client is told to wait.
             limit: `X-RateLimit-Limit` when the server has no rate limiter of its own.
+            status: 429, or another error status (a 503 with `Retry-After`).
+            date_skew: Send `Retry-After` as an HTTP date, on a server clock this many
+                seconds ahead (negative: behind) of the fake server's clock, with a `Date`
+                header on the same skewed clock, as a server whose clock is off would.
 
         Returns:
             The fault.
         """
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise InvalidArgumentError(f"Fault.rate_limited needs an error status, not {status!r}")
+        if date_skew is not None and (
+            isinstance(date_skew, bool) or not isinstance(date_skew, (int, float))
+        ):
+            raise InvalidArgumentError(f"date_skew must be a number of seconds, not {date_skew!r}")
         return cls(
             kind="rate_limited",
-            code=429,
+            code=status,
             retry_after=check_seconds("Fault.retry_after", retry_after, positive=False),
             limit=limit,
+            date_skew=None if date_skew is None else float(date_skew),
         )
+
+    @classmethod
+    def oversized(cls, size: int = 2 * 1024**3) -> Fault:
+        """
+        Answer 200 with a body of `size` bytes, announced in `Content-Length` and streamed
+        (it is never held in memory) until the client hangs up.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="oversized", size=_check_size(size))
+
+    @classmethod
+    def endless(cls) -> Fault:
+        """
+        Answer 200 with a chunked JSON body that never ends: the start of a page, then
+        messages for as long as the client reads.
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="endless")
+
+    @classmethod
+    def gzip_bomb(cls, size: int = 2 * 1024**3) -> Fault:
+        """
+        Answer 200 with `Content-Encoding: gzip` and a small body that inflates to `size`
+        bytes (compressed as it is sent, until the client hangs up).
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="gzip_bomb", size=_check_size(size))
+
+    @classmethod
+    def bad_next(cls, link: object, *, keep_items: bool = True) -> Fault:
+        """
+        Answer with the page, its `pagination.next` replaced by `link`: a link without a
+        cursor, an empty cursor, a number, a cursor already served...
+
+        Args:
+            link: The JSON value to send as `pagination.next`.
+            keep_items: Keep the page's items; when false, send an empty page instead
+                (whatever the request's cursor).
+
+        Returns:
+            The fault.
+        """
+        return cls(kind="bad_next", link=link, keep_items=keep_items)
 
     @classmethod
     def slow(cls, delay: float) -> Fault:
@@ -185,6 +274,12 @@ class Fault:
             The fault.
         """
         return cls(kind="cut_json")
+
+
+def _check_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidArgumentError(f"size must be a positive number of bytes, not {size!r}")
+    return size
 
 
 @attrs.frozen(kw_only=True)

@@ -15,7 +15,9 @@ Rules:
    pages are kept in a bounded LRU cache: the server is never a client's bottleneck.
 5. The rate limiter's time comes from the injected `Clock`; only the `slow` fault waits on
    real time, because it exists to trip client timeouts.
-6. Every response it answers carries `X-Request-Id: req_<n>`, n counting the server's
+6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
+   a chunk at a time, and stop when the client hangs up: the server never holds them.
+7. Every response it answers carries `X-Request-Id: req_<n>`, n counting the server's
    requests from 1, as a real API's request ids do.
 """
 
@@ -25,9 +27,11 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import http
 import math
 import urllib.parse
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -283,11 +287,19 @@ class _Handler:
             self._stats.faults[fault.kind] += 1
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
-            elif fault.kind not in ("truncate", "cut_json"):
+            elif fault.kind in _STREAMED:
+                return await _stream(request, fault, headers)
+            elif fault.kind == "bad_next" and not fault.keep_items:
+                return _json(200, _page_with_next(None, fault.link), headers)
+            elif fault.kind not in ("truncate", "cut_json", "bad_next"):
                 return self._fault_response(request, fault, headers)
         status, body = self._page(request)
         if fault is None or fault.kind == "slow":
             return _json(status, body, headers)
+        if fault.kind == "bad_next":
+            return _json(
+                status, _page_with_next(body, fault.link) if status == 200 else body, headers
+            )
         if fault.kind == "cut_json":
             return _json(status, body[: len(body) // 2], headers)
         return await _truncated(request, status, body, headers)
@@ -304,10 +316,17 @@ class _Handler:
             )
         config = self._options.rate_limit
         style: RetryAfterFormat = "decimal" if config is None else config.retry_after_format
-        headers["Retry-After"] = _retry_after(fault.retry_after, style, self._options.clock)
+        clock = self._options.clock
+        if fault.date_skew is not None:
+            style, clock = "http-date", _SkewedClock(clock, fault.date_skew)
+            headers["Date"] = email.utils.formatdate(clock.wall(), usegmt=True)
+        headers["Retry-After"] = _retry_after(fault.retry_after, style, clock)
         headers["X-RateLimit-Limit"] = str(fault.limit if config is None else config.requests)
         headers["X-RateLimit-Remaining"] = "0"
-        return _json(429, _TOO_MANY, headers)
+        if fault.code == 429:
+            return _json(429, _TOO_MANY, headers)
+        message = http.HTTPStatus(fault.code).phrase
+        return _json(fault.code, _error_body(fault.code, message), headers)
 
     def _page(self, request: web.Request) -> tuple[int, bytes]:
         """
@@ -367,6 +386,102 @@ class _Handler:
             return _SEED_LINK + query
         path = f"/contact/{urllib.parse.quote(identifier, safe=':@+')}{_SUFFIX}{query}"
         return f"{base}{path}" if style == "canonical" else f"/v1{path}"
+
+
+class _SkewedClock:
+    """
+    A clock whose wall time is `skew` seconds off another's (a server with a wrong clock).
+    """
+
+    def __init__(self, clock: Clock, skew: float) -> None:
+        self._clock = clock
+        self._skew = skew
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def wall(self) -> float:
+        return self._clock.wall() + self._skew
+
+    async def sleep(self, seconds: float) -> None:
+        await self._clock.sleep(seconds)
+
+
+def _page_with_next(body: bytes | None, link: object) -> bytes:
+    """
+    A page body (or an empty page) whose `pagination.next` is `link`.
+    """
+    page: dict[str, Any] = {"items": []} if body is None else orjson.loads(body)
+    page["pagination"] = {**page.get("pagination", {}), "next": link}
+    return orjson.dumps(page)
+
+
+_STREAMED = frozenset({"oversized", "endless", "gzip_bomb"})
+_CHUNK = 64 * 1024
+_ENDLESS_ITEM = orjson.dumps(
+    {
+        "messageId": "endless",
+        "userId": "0",
+        "traffic": "incoming",
+        "type": "text",
+        "message": {"text": "x" * 200},
+        "status": [],
+        "createdAt": "2024-01-01T00:00:00.000Z",
+    }
+)
+
+
+async def _chunks(fault: Fault) -> AsyncIterator[bytes]:
+    """
+    The body of a streamed fault, a chunk at a time (module rule 6).
+    """
+    if fault.kind == "oversized":
+        left = fault.size
+        filler = b" " * _CHUNK
+        while left > 0:
+            yield filler[: min(left, _CHUNK)]
+            left -= _CHUNK
+    elif fault.kind == "endless":
+        yield b'{"items":['
+        run = b",".join([_ENDLESS_ITEM] * 256) + b","
+        while True:
+            yield run
+    else:
+        squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+        zeros = bytes(_CHUNK * 16)
+        left = fault.size
+        while left > 0:
+            # Flushed each time, so that every step writes and a client gone is noticed.
+            yield squeeze.compress(zeros[: min(left, len(zeros))]) + squeeze.flush(
+                zlib.Z_SYNC_FLUSH
+            )
+            left -= len(zeros)
+        yield squeeze.flush()
+
+
+async def _stream(
+    request: web.Request, fault: Fault, headers: dict[str, str]
+) -> web.StreamResponse:
+    """
+    Send a streamed fault's body until it ends or the client hangs up.
+    """
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_type = "application/json"
+    if fault.kind == "oversized":
+        response.content_length = fault.size
+    else:
+        response.enable_chunked_encoding()
+    if fault.kind == "gzip_bomb":
+        response.headers["Content-Encoding"] = "gzip"
+    await response.prepare(request)
+    try:
+        async for chunk in _chunks(fault):
+            await response.write(chunk)
+            await asyncio.sleep(0)  # a write that fits the buffer does not yield: let others run
+        await response.write_eof()
+    except (ConnectionError, RuntimeError):  # the client hung up, as it should
+        _hang_up(request)
+    return response
 
 
 def _hang_up(request: web.Request) -> None:

@@ -19,6 +19,7 @@ import yarl
 
 from aelyst_async import (
     DEFAULT_BASE_URL,
+    NO_SAFE_CURSOR,
     AelystClient,
     AelystError,
     APIConnectionError,
@@ -38,11 +39,13 @@ from aelyst_async import (
     FailureResult,
     Identifier,
     InvalidArgumentError,
+    KeyPausedError,
     Message,
     MessagePager,
     MessageStatus,
     MessageStream,
     MessageTag,
+    NoSafeCursor,
     NotFoundError,
     Page,
     PageResult,
@@ -53,6 +56,7 @@ from aelyst_async import (
     RateLimiter,
     RateLimitError,
     ResponseInfo,
+    ResponseTooLargeError,
     RetryPolicy,
     Sender,
     SystemClock,
@@ -155,9 +159,9 @@ def read_a_message(message: Message) -> str:
     return ""
 
 
-async def list_many_contacts(client: AelystClient) -> dict[str, str | None]:
+async def list_many_contacts(client: AelystClient) -> dict[str, str | NoSafeCursor | None]:
     """`list_many` streams `PageResult`s and `FailureResult`s."""
-    failed: dict[str, str | None] = {}
+    failed: dict[str, str | NoSafeCursor | None] = {}
 
     async def identifiers() -> AsyncIterator[str]:
         yield "id:1"
@@ -199,7 +203,7 @@ async def export_to_a_file(client: AelystClient) -> int:
 
 def handle_errors(error: AelystError) -> float | None:
     """The tree's attributes are typed on the class that carries them."""
-    assert_type(error.resume_cursor, str | None)
+    assert_type(error.resume_cursor, str | NoSafeCursor | None)
     assert_type(error.identifier, str | None)
     if isinstance(error, RateLimitError):
         assert_type(error.retry_after, float | None)
@@ -217,6 +221,16 @@ def handle_errors(error: AelystError) -> float | None:
         assert_type(error.url, str | None)
     if isinstance(error, PaginationError):
         assert_type(error.cursor, str | None)
+        assert_type(error.link, str | None)
+        assert_type(error.page, Page | None)
+    if isinstance(error, ResponseTooLargeError):
+        assert_type((error.status, error.limit, error.received), tuple[int, int, int])
+        assert_type(error.content_length, int | None)
+    if isinstance(error, APIConnectionError):
+        assert_type(error.host, str | None)
+        assert_type(error.unreachable, bool)
+    if error.resume_cursor is NO_SAFE_CURSOR:
+        return None
     invalid: ValueError = InvalidArgumentError("bad")
     timeout: TimeoutError = APITimeoutError("late")
     export: AelystError = ExportError("in the way")
@@ -271,6 +285,16 @@ async def use_the_fake_server() -> None:
         server.faults.next(Fault.rate_limited(retry_after=2.0))
         await clock.advance(2.0)
         assert_type(clock.slept, list[float])
+
+
+def untrusted_server(limiter: TokenBucketLimiter, failure: FailureResult) -> AelystClient:
+    """The options and results that keep a hostile server in check."""
+    limiter.clear_freeze()
+    limiter.clear_freeze(("GET /contact/{identifier}/message/list", "fingerprint"))
+    assert_type(failure.page, Page | None)
+    paused: TimeoutError = KeyPausedError("paused", retry_after=1.0)
+    assert_type(KeyPausedError("paused", retry_after=1.0).retry_after, float)
+    return AelystClient("t", max_response_bytes=1024 * 1024)
 
 
 async def observe_and_configure_the_network(page: Page, error: APIStatusError) -> str | None:
