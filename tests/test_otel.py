@@ -12,6 +12,7 @@ import importlib
 import logging
 import subprocess
 import sys
+import typing
 from collections.abc import AsyncIterator, Hashable, Iterator
 
 import attrs
@@ -34,6 +35,7 @@ from aelyst_async import (
 )
 from aelyst_async.otel import OpenTelemetry, redact_url
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
+from aelyst_async.testing._faults import FaultKind
 
 from .observing import email_of, fetch_pages, leaks
 
@@ -232,7 +234,17 @@ FAULTS = [
     pytest.param(Fault.truncate(), id="truncate"),
     pytest.param(Fault.not_json(), id="not_json"),
     pytest.param(Fault.cut_json(), id="cut_json"),
+    pytest.param(Fault.oversized(), id="oversized"),
+    pytest.param(Fault.endless(), id="endless"),
+    pytest.param(Fault.gzip_bomb(), id="gzip_bomb"),
+    pytest.param(Fault.bad_next("https://elsewhere.example/contact/x/message/list"), id="bad_next"),
 ]
+
+
+def test_the_sweep_covers_every_fault_kind() -> None:
+    """A fault kind the fake server learns is added to the secrecy sweep below."""
+    covered = {param.values[0].kind for param in FAULTS}  # type: ignore[union-attr]
+    assert set(typing.get_args(FaultKind)) == covered
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -252,6 +264,7 @@ async def test_no_span_nor_log_line_shows_the_token_or_the_identifier(
         base_url=server.url,
         retry=policy,
         timeout=Timeout(read=0.05),
+        max_response_bytes=64 * 1024,
         telemetry=recorded.telemetry,
     ) as client:
         for _ in range(3):  # two faulted attempts, then whatever is left of the fault
