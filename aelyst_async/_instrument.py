@@ -19,7 +19,6 @@ Rules:
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import functools
 import hashlib
 import logging
@@ -253,8 +252,8 @@ class PageCall:
             status=response.status,
             headers=redact_headers(response.headers),
             attempts=self._attempts,
-            elapsed=_dt.timedelta(seconds=finished - self._started),
-            received_at=_dt.datetime.fromtimestamp(self._clock.wall(), tz=_dt.timezone.utc),
+            elapsed_seconds=finished - self._started,
+            received_timestamp=self._clock.wall(),
         )
         if self._trace is not None or self._logger.isEnabledFor(logging.DEBUG):
             rate_limit = parse_rate_limit(response.headers, now=self._clock.wall())

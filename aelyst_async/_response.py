@@ -86,9 +86,8 @@ class ResponseInfo:
         headers: The response headers, case-insensitive; secret-looking values are
             `[redacted]`.
         attempts: The attempts the call had made when this response arrived (1: no retry).
-        elapsed: From the start of the call (its first rate-limiter wait) to this response,
-            retries, backoffs and waits included.
-        received_at: When the response arrived, on the client's clock (aware UTC).
+        elapsed_seconds: `elapsed`, in seconds.
+        received_timestamp: `received_at`, in Unix seconds.
 
     Example:
         ```python
@@ -97,11 +96,13 @@ class ResponseInfo:
         ```
     """
 
+    # The times are kept as the floats the clock gave and read as timedelta and datetime on
+    # demand: building those two for every page cost more than the rest of this object.
     status: int
     headers: Mapping[str, str] = attrs.field(eq=False)
     attempts: int
-    elapsed: _dt.timedelta
-    received_at: _dt.datetime
+    elapsed_seconds: float
+    received_timestamp: float
 
     @property
     def request_id(self) -> str | None:
@@ -111,9 +112,24 @@ class ResponseInfo:
         """
         return request_id_of(self.headers)
 
+    @property
+    def elapsed(self) -> _dt.timedelta:
+        """
+        From the start of the call (its first rate-limiter wait) to this response, retries,
+        backoffs and waits included.
+        """
+        return _dt.timedelta(seconds=self.elapsed_seconds)
+
+    @property
+    def received_at(self) -> _dt.datetime:
+        """
+        When the response arrived, on the client's clock (aware UTC).
+        """
+        return _dt.datetime.fromtimestamp(self.received_timestamp, tz=_dt.timezone.utc)
+
     def __repr__(self) -> str:
         # Headers left out: a repr is read in tracebacks and logs, not searched.
         return (
             f"ResponseInfo(status={self.status}, request_id={self.request_id!r}, "
-            f"attempts={self.attempts}, elapsed={self.elapsed.total_seconds():.3f}s)"
+            f"attempts={self.attempts}, elapsed={self.elapsed_seconds:.3f}s)"
         )
