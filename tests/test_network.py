@@ -211,6 +211,19 @@ def test_default_headers_cannot_set_the_token_nor_the_user_agent(name: str) -> N
 
 
 @pytest.mark.parametrize(
+    "user_agent",
+    [
+        pytest.param("app/1.0\r\nX-Injected: 1", id="crlf"),
+        pytest.param(b"app/1.0", id="bytes"),
+    ],
+)
+def test_an_invalid_user_agent_is_refused(user_agent: object) -> None:
+    """A User-Agent suffix that is not a one-line str raises at once, naming it."""
+    with pytest.raises(InvalidArgumentError, match="user_agent"):
+        AelystClient(TOKEN, user_agent=user_agent)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     "headers",
     [
         pytest.param({"X-Bad": "a\r\nInjected: yes"}, id="crlf-in-value"),
@@ -268,6 +281,12 @@ async def test_ssl_context_trusts_a_private_ca(
     ) as client:
         with pytest.raises(APIConnectionError, match="TLS certificate was refused"):
             await list_all(client, "id:1")
+
+
+async def test_ssl_false_does_not_verify(tls_server: TestServer) -> None:
+    """`ssl=False` reaches a server whose certificate nobody trusts (never in production)."""
+    async with AelystClient(TOKEN, base_url=https_url(tls_server), ssl=False) as client:
+        assert await list_all(client, "id:1")
 
 
 async def test_https_through_the_proxy_is_a_tunnel_that_hides_the_token(
