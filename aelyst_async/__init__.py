@@ -7,7 +7,7 @@ Example:
 
     async with AelystClient() as client:  # token from $AELYST_TOKEN
         async for message in client.messages.list("email:abdc@gmail.com", limit=50):
-            print(message.message_id, message.traffic, message.message)
+            print(message.message_id, message.traffic, message.text)
     ```
 """
 
@@ -17,6 +17,7 @@ from ._bulk import FailureResult, MessageStream, PageResult
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
+from ._converter import to_wire
 from ._exceptions import (
     NO_SAFE_CURSOR,
     AelystError,
@@ -126,4 +127,5 @@ __all__ = [
     "UnknownMessage",
     "__version__",
     "run_export",
+    "to_wire",
 ]

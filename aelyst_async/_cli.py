@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TextIO, TypeVar
 import orjson
 
 from ._client import BASE_URL_ENV, TOKEN_ENV, AelystClient
-from ._converter import converter
+from ._converter import converter, dump_json
 from ._exceptions import AelystError
 from ._export import (
     ExportProgress,
@@ -211,7 +211,7 @@ async def list_messages(
             if output_format == "jsonl":
                 stdout.write(
                     "".join(
-                        orjson.dumps(converter.unstructure(message)).decode() + "\n"
+                        dump_json(converter.unstructure(message)).decode() + "\n"
                         for message in page.items
                     )
                 )

@@ -62,7 +62,7 @@ import orjson
 
 from ._bulk import FailureResult, PageResult, check_concurrency
 from ._clock import Clock, SystemClock
-from ._converter import converter
+from ._converter import converter, dump_json
 from ._exceptions import AelystError, AuthenticationError, ExportError, InvalidArgumentError
 from ._identifiers import coerce_identifier
 from ._protocol import check_limit
@@ -867,9 +867,7 @@ class _Export:
                 assert self._output is not None
                 self._output.write(
                     b"".join(
-                        orjson.dumps(
-                            {"contact": contact, "message": converter.unstructure(message)}
-                        )
+                        dump_json({"contact": contact, "message": converter.unstructure(message)})
                         + b"\n"
                         for message in items
                     )

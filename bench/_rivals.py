@@ -6,8 +6,11 @@ Rules:
 1. Equally faithful, so the comparison is fair: the same fields, open enums (a known value
    becomes the member, any other string stays a `str`), `channelMessageId` as `str | int`,
    sender ids as numbers or strings becoming `str`, and a body of any type other than `text`
-   kept whole with its `type`. `tests/test_bench_smoke.py` checks all three decoders agree on
-   the fake server's forward-compatibility contact.
+   kept whole with its `type`. The pydantic models keep unknown fields at every level
+   (`extra="allow"`), as the SDK's `extra` does; msgspec structs cannot keep them, so the
+   msgspec rows decode less than the SDK and are there for scale.
+   `tests/test_bench_smoke.py` checks all three decoders agree on the fake server's
+   forward-compatibility contact.
 2. Each rival is written the fastest way its library offers for that schema: pydantic with a
    callable discriminator and left-to-right unions, msgspec with plain `str` fields mapped to
    the enums in `__post_init__` (msgspec unions may not hold two str-like types).
@@ -35,7 +38,7 @@ __all__ = [
 
 
 class _PdModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(frozen=True, populate_by_name=True)
+    model_config = pydantic.ConfigDict(frozen=True, populate_by_name=True, extra="allow")
 
 
 class PdTextMessage(_PdModel):
@@ -74,7 +77,7 @@ class PdMessageStatus(_PdModel):
 
 
 class PdSender(_PdModel):
-    model_config = pydantic.ConfigDict(frozen=True, coerce_numbers_to_str=True)
+    model_config = pydantic.ConfigDict(frozen=True, coerce_numbers_to_str=True, extra="allow")
     source: str | None = None
     user_id: str | None = pydantic.Field(default=None, alias="userId")
     team_id: str | None = pydantic.Field(default=None, alias="teamId")

@@ -3,9 +3,8 @@
 
 `scale.contacts` contacts of `scale.messages` messages each, listed at `scale.concurrency`
 against the fake server in its own process, with no rate limit: the SDK's `list_many` (no
-limiter; for scale also with its default limiter, and with the converter as it was before its
-fast paths), against the hand-written loop over aiohttp + orjson dicts (the floor), aiohttp +
-pydantic and httpx + pydantic.
+limiter; for scale also with its default limiter), against the hand-written loop over
+aiohttp + orjson dicts (the floor), aiohttp + pydantic and httpx + pydantic.
 
 The overhead per request is a variant's client CPU per request minus what decoding one page
 costs it (timed in the same run on a page of the same dataset): what the HTTP client, the
@@ -53,7 +52,6 @@ FLOOR = "aiohttp + orjson dicts (floor)"
 AIOHTTP_PYDANTIC = "aiohttp + pydantic"
 HTTPX_PYDANTIC = "httpx + pydantic"
 SDK = "aelyst list_many"
-SDK_BEFORE = "aelyst list_many, generated hooks only (before)"
 SDK_LIMITER = "aelyst list_many, default limiter (scale only)"
 
 Pull = Callable[[str, Iterator[str]], Coroutine[Any, Any, Tally]]
@@ -117,7 +115,6 @@ def variants(concurrency: int) -> dict[str, tuple[Pull, str]]:
                 decode_bench.PYDANTIC,
             )
     found[SDK] = (sdk(False), decode_bench.SDK)
-    found[SDK_BEFORE] = (sdk(False), decode_bench.SDK_BEFORE)
     found[SDK_LIMITER] = (sdk(True), decode_bench.SDK)
     return found
 
@@ -207,8 +204,6 @@ class E2EResult:
                 "core busy, so messages/s follows client CPU per message.",
                 "The default-limiter row paces with the limiter the SDK uses by default; this "
                 "server sends no rate-limit headers, so the limiter learns the key is unmetered.",
-                "The before row is `list_many` with the converter's generated hooks only, as "
-                "before its fast paths (`bench.decode.generated_hooks_only`).",
             ),
         )
         overhead = Section(

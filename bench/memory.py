@@ -5,6 +5,10 @@ Each run is a fresh child process (`python -m bench.memory '<config>'`): it crea
 takes its resident set size as the baseline, lists `size` messages at the end-to-end
 concurrency (contacts cycle over the server's dataset, so its page cache holds them all), and
 samples its RSS after every page. The figure is the peak minus the baseline.
+
+Beside it, what a `Message` the caller keeps costs: the bytes allocated (as `tracemalloc`
+counts them) by decoding pages of the decode benchmark's body and keeping every page, per
+message, so the models, their tuples and strings, and the page's own share.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import resource
 import sys
+import tracemalloc
 from typing import Any
 
 import attrs
@@ -23,7 +28,7 @@ import attrs
 from ._clients import identifiers, parse_orjson, pull_aiohttp, pull_sdk
 from ._harness import Goal, Scale, Section, Server, median, rounds, run_child, stopwatch
 
-__all__ = ["MemoryResult", "run"]
+__all__ = ["MemoryResult", "retained_bytes_per_message", "run"]
 
 MB = 1024 * 1024
 
@@ -64,13 +69,38 @@ async def _child(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def retained_bytes_per_message(pages: int = 200) -> float:
+    """
+    Bytes allocated per message by decoding `pages` pages and keeping them all.
+    """
+    from aelyst_async import RateLimit
+    from aelyst_async._converter import decode_page
+    from aelyst_async._protocol import Response
+
+    from .decode import page_body
+
+    response = Response(status=200, headers={}, body=page_body())
+    decode_page(response, RateLimit())  # hooks generated, caches warm: not counted
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        kept = [decode_page(response, RateLimit()) for _ in range(pages)]
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    return used / sum(len(page.items) for page in kept)
+
+
 @attrs.frozen(kw_only=True)
 class MemoryResult:
     """
-    Each child's report, per size, in round order.
+    Each child's report, per size, in round order; and the bytes of a retained message.
     """
 
     runs: dict[int, list[dict[str, Any]]]
+    retained: float
 
     def growth(self, size: int) -> float:
         """
@@ -110,6 +140,11 @@ class MemoryResult:
                     measured=f"{(large - small) / MB:+.1f} MB from {sizes[0]:,} to {sizes[-1]:,}",
                 ),
             ),
+            notes=(
+                f"A `Message` kept by the caller costs {self.retained:,.0f} bytes "
+                "(`retained_bytes_per_message`: the models, tuples and strings of a decoded "
+                "page kept whole, per message).",
+            ),
         )
 
 
@@ -141,7 +176,9 @@ def run(scale: Scale) -> MemoryResult:
             return report
 
         measures = {size: functools.partial(child, size) for size in scale.memory_sizes}
-        return MemoryResult(runs=rounds(measures, scale.runs))
+        return MemoryResult(
+            runs=rounds(measures, scale.runs), retained=retained_bytes_per_message()
+        )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult
-from aelyst_async._converter import converter
+from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult, to_wire
 from aelyst_async.testing import Dataset, FakeAelystServer, ServerOptions
 
 
@@ -19,7 +18,7 @@ def wire(messages: Iterable[Message]) -> list[dict[str, Any]]:
     """
     Messages back in the API's own JSON form, to compare with the server's ground truth.
     """
-    return [converter.unstructure(m) for m in messages]
+    return [to_wire(m) for m in messages]
 
 
 def ground_truth(dataset: Dataset, identifiers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

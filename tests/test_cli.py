@@ -24,7 +24,10 @@ import pytest
 from click.testing import CliRunner
 
 from aelyst_async._cli import INSTALL_HINT, build_cli
+from aelyst_async._converter import parse_json
 from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig
+
+from .strategies import typed
 
 TOKEN = "cli-test-token-8e21f7"
 DATASET = Dataset(seed=11, contacts=30, messages=(0, 100))
@@ -181,6 +184,17 @@ def test_messages_list_prints_the_wire_messages_as_json_lines(server: FakeAelyst
         run.returncode,
         [orjson.loads(line) for line in run.stdout.splitlines()],
         run.stderr,
+    )
+
+
+def test_messages_list_prints_each_message_exactly_as_the_api_sent_it(
+    server: FakeAelystServer,
+) -> None:
+    """`--format jsonl` keeps unknown fields at every level and ids sent as numbers."""
+    contact = DATASET.special.forward_compat
+    run = cli("messages", "list", contact, "--format", "jsonl", server=server)
+    assert typed(DATASET.messages(contact)) == typed(
+        [parse_json(line.encode()) for line in run.stdout.splitlines()]
     )
 
 

@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aelyst_async import AelystClient, AuthenticationError, InvalidArgumentError, RetryPolicy
+from aelyst_async._converter import dump_json, parse_json
 from aelyst_async._export import (
     ExportError,
     ExportSnapshot,
@@ -32,6 +39,8 @@ from aelyst_async._export import (
     run_export,
 )
 from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
+
+from .strategies import messages, typed
 
 TOKEN = "export-test-token-3b9d"
 DATASET = Dataset(seed=3, contacts=40, messages=(0, 130))
@@ -157,6 +166,50 @@ async def test_a_line_holds_the_contact_and_the_wire_message(
     await run_export(client, [contact], out, limit=50)
     first = orjson.loads(read(out).splitlines()[0])
     assert {"contact": contact, "message": DATASET.messages(contact)[0]} == first
+
+
+async def test_the_forward_compatibility_contact_is_exported_exactly_as_sent(
+    client: AelystClient, out: Path
+) -> None:
+    """Each line's message is the JSON value the API sent: unknown fields, numeric ids and all."""
+    contact = DATASET.special.forward_compat
+    await run_export(client, [contact], out, limit=3)
+    assert typed([{"contact": contact, "message": m} for m in DATASET.messages(contact)]) == typed(
+        [parse_json(line) for line in read(out).splitlines()]
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(items: list[dict[str, Any]]) -> AsyncIterator[str]:
+    """
+    A server whose every contact has one page: `items`, written with integers of any size.
+    """
+
+    async def page(request: web.Request) -> web.Response:
+        body = dump_json({"items": items, "pagination": {"next": None}})
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v1/contact/{identifier}/message/list", page)
+    async with TestServer(app, host="127.0.0.1") as test_server:
+        yield str(test_server.make_url("/v1"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=st.lists(messages, min_size=1, max_size=4))
+def test_any_items_are_exported_exactly_as_sent(items: list[dict[str, Any]]) -> None:
+    """Unknown fields at every level, nulls, ids as numbers, integers of any size: kept."""
+
+    async def export() -> list[Any]:
+        with tempfile.TemporaryDirectory() as directory:
+            out = Path(directory) / "messages.jsonl"
+            async with serving(items) as url, AelystClient(TOKEN, base_url=url) as client:
+                await run_export(client, ["id:1"], out)
+            return [parse_json(line) for line in read(out).splitlines()]
+
+    assert typed([{"contact": "id:1", "message": item} for item in items]) == typed(
+        asyncio.run(export())
+    )
 
 
 async def test_blank_lines_and_comments_of_the_input_are_skipped(
