@@ -26,6 +26,7 @@ from aelyst_async import (
     ResponseInfo,
     RetryPolicy,
     Timeout,
+    to_wire,
 )
 from aelyst_async._instrument import contact_hash
 from aelyst_async._logs import LOGGER_NAME, configure_from_env
@@ -256,6 +257,14 @@ async def test_the_response_is_not_part_of_equality_nor_of_the_repr(
     assert first == second
     assert hash(first) == hash(second)
     assert "response" not in repr(first)
+
+
+async def test_the_response_is_not_part_of_the_wire_form(server: FakeAelystServer) -> None:
+    """`to_wire(page)` is the body as the API sent it: the SDK's metadata stays out."""
+    async with AelystClient(TOKEN, base_url=server.url) as client:
+        [page] = await fetch_pages(client, "id:1", limit=50, max_items=3)
+    assert page.response is not None
+    assert {"items", "pagination"} == set(to_wire(page))
 
 
 def test_the_repr_of_a_response_is_short() -> None:
