@@ -11,13 +11,12 @@ Example:
     ```
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import typing
 
 from ._bulk import FailureResult, MessageStream, PageResult
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
-from ._converter import to_wire
 from ._exceptions import (
     NO_SAFE_CURSOR,
     AelystError,
@@ -38,14 +37,6 @@ from ._exceptions import (
     RateLimitError,
     ResponseTooLargeError,
 )
-from ._export import (
-    ExportProgress,
-    ExportSnapshot,
-    ExportSummary,
-    FailedContact,
-    PlainProgress,
-    run_export,
-)
 from ._identifiers import Identifier
 from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
 from ._logs import configure_from_env as _configure_logging
@@ -64,11 +55,54 @@ from ._models import (
 )
 from ._pagination import MessagePager
 from ._response import ResponseInfo
+from ._sharding import Shard, shard_of
 
-try:
-    __version__ = version("aelyst-async")
-except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
-    __version__ = "0+unknown"
+if typing.TYPE_CHECKING:
+    from ._converter import to_wire
+    from ._export import (
+        ExportOptions,
+        ExportProgress,
+        ExportSnapshot,
+        ExportSummary,
+        FailedContact,
+        PlainProgress,
+        run_export,
+    )
+
+__version__: str
+"""The installed version of aelyst-async, from the package's metadata."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    """
+    `__version__`, `to_wire` and the export's names (the others of `__all__` not imported
+    above), imported when first asked for: reading the version, or building the converter,
+    costs more than importing the rest of the package, and most programs never export.
+    """
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value: typing.Any = version("aelyst-async")
+        except PackageNotFoundError:  # pragma: no cover - a bare source tree, never installed
+            value = "0+unknown"
+    elif name == "to_wire":
+        from ._converter import to_wire
+
+        value = to_wire
+    elif name in __all__:
+        from . import _export
+
+        value = getattr(_export, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # asked once: the module's own attribute from then on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 _configure_logging()  # $AELYST_LOG, read once on import
 
@@ -89,6 +123,7 @@ __all__ = [
     "Clock",
     "DeliveryStatus",
     "ExportError",
+    "ExportOptions",
     "ExportProgress",
     "ExportSnapshot",
     "ExportSummary",
@@ -119,6 +154,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",
+    "Shard",
     "SystemClock",
     "TextMessage",
     "Timeout",
@@ -127,5 +163,6 @@ __all__ = [
     "UnknownMessage",
     "__version__",
     "run_export",
+    "shard_of",
     "to_wire",
 ]

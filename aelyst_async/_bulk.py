@@ -106,9 +106,6 @@ class FailureResult:
     page: Page | None = None
 
 
-BulkResult = PageResult | FailureResult
-
-
 @attrs.frozen
 class _Raise:
     error: BaseException

@@ -35,7 +35,7 @@ import yarl
 from ._bulk import BulkEngine, MessageStream, check_concurrency
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
-from ._converter import decode_page
+from ._decoding import decode_page
 from ._exceptions import NO_SAFE_CURSOR, AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
 from ._instrument import PageCall, Telemetry

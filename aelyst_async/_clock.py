@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 __all__ = ["Clock", "SystemClock"]
 
 
-@runtime_checkable
 class Clock(Protocol):
     """
     What the SDK needs of time.

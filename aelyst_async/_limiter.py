@@ -36,7 +36,7 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
    whose deadline falls inside the freeze fails at once. A metered bucket resumes with one
    token at the end of the freeze and paces from there (nothing accrues during the freeze,
    so there is no burst); a probing one resumes with one probe; an unmetered one, just told
-   it is limited after all, goes back to probing. A waiter refused because of the freeze
+   it is limited after all, becomes adaptive (rule 10). A waiter refused because of the freeze
    gets a `KeyPausedError` (a `TimeoutError`) that says when the freeze ends.
    The freeze is bounded by the call that saw the header: the retry loop reports a
    `Retry-After` to `observe()` capped at the `max_retry_after` of that call's retry policy,
@@ -50,6 +50,20 @@ Rules (of `TokenBucketLimiter`; one bucket per key, a key being what the client 
    probe) handed to it just before the cancellation goes to the next waiter.
 8. All state lives on one event loop (nothing here is thread-safe), and nothing here
    imports aiohttp.
+9. Window. `X-RateLimit-Reset` (seconds until the quota resets) sets the window: the
+   longest `Reset` seen is the window, so a bucket refills at `Limit / longest Reset`
+   (a `Reset` read mid-window is shorter than the window; one read just after a reset is
+   the whole of it). Without `Reset`, the window is the limiter's `window` argument.
+10. Adaptation, when no `Reset` was ever seen (the window is a guess). A 429 that arrives
+    while the key is not frozen (a refusal despite pacing, not an echo of one already
+    known) halves the refill rate (multiplicative decrease); when the server admitted less
+    than half the rate since the previous cut (measured over one `window` at least, pauses
+    left out), the rate is cut to half of what it admitted instead, so that a quota far
+    below the guess is found in one or two refusals. Every later answer
+    without an error adds back `1 / 64` of the rate set by the cut, up to `Limit / window`
+    (additive increase: 64 clean answers restore the rate the cut halved). A key that
+    sends no rate-limit header at all (unmetered) is paced the same way after its first
+    429, as an *adaptive* bucket whose capacity is what it refills in one `window`.
 """
 
 from __future__ import annotations
@@ -68,13 +82,20 @@ from ._models import RateLimit
 
 __all__ = ["BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"]
 
-BucketMode = Literal["probing", "metered", "unmetered"]
-"""What a bucket knows of its quota (module rules 1 and 2)."""
+BucketMode = Literal["probing", "metered", "unmetered", "adaptive"]
+"""What a bucket knows of its quota (module rules 1, 2 and 10)."""
 
 _TRANSIT_FRACTION = 0.5
 """A request granted longer ago than this fraction of `window` is taken to have reached the
 server (module rule 3): long enough for any sane request to arrive, short enough that a paced
 client never has more than half the capacity in flight."""
+
+INCREASE_STEPS = 64
+"""Clean answers after a cut that bring the refill rate back to where it was cut from
+(module rule 10): each adds `1 / INCREASE_STEPS` of the rate the cut set."""
+
+MIN_RATE = 1.0 / 86_400
+"""The slowest a bucket is ever paced, in requests per second (one a day)."""
 
 _EPSILON = 1e-9
 """Tolerance on a whole token, so float rounding in the refill cannot leave a waiter
@@ -138,11 +159,14 @@ class BucketState:
     A snapshot of one key's bucket.
 
     Attributes:
-        mode: `"probing"` (nothing learned yet: one request at a time), `"metered"` or
-            `"unmetered"` (module rules 1 and 2).
+        mode: `"probing"` (nothing learned yet: one request at a time), `"metered"`,
+            `"unmetered"` (module rules 1 and 2), or `"adaptive"` (no headers, but refused:
+            paced at an estimated rate, module rule 10).
         learned: Whether a response has taught the bucket (metered or unmetered).
-        capacity: The learned `X-RateLimit-Limit`, or `None`.
-        rate: The refill rate in requests per second, or `None` when not metered.
+        capacity: The learned `X-RateLimit-Limit` (when adaptive: the estimate), or `None`.
+        rate: The refill rate in requests per second, or `None` when not paced.
+        window: The quota window in seconds learned from `X-RateLimit-Reset`, or `None`
+            while none was seen (module rule 9).
         tokens: Requests that may start now: fractional when metered, `1.0` or `0.0` while
             probing (probe free or taken), `math.inf` when unmetered; `0.0` while frozen.
         frozen_until: The clock's `monotonic()` time the bucket is paused until, or `None`
@@ -160,6 +184,7 @@ class BucketState:
     frozen_until: float | None
     waiting: int
     in_flight: int
+    window: float | None = None
 
 
 class _Waiter:
@@ -192,6 +217,12 @@ class _Bucket:
         self.mode: BucketMode = "probing"
         self.capacity = 0
         self.rate = 0.0
+        # Rules 9 and 10: the window learned from Reset, and the adaptation's state.
+        self.window_known = False
+        self.estimated = False  # capacity and rate guessed: no rate-limit header seen
+        self.step = 0.0  # rate added back per clean answer; 0 when no cut is in force
+        self.cut_at = -math.inf
+        self.answered = 0  # answers without error since `cut_at`
         self.tokens = 0.0
         self.updated_at = -math.inf
         self.frozen_until = -math.inf
@@ -221,13 +252,19 @@ class _Bucket:
         Refill up to `until`; nothing accrues while frozen, and a freeze ends with one token
         (rule 5).
         """
-        if self.mode != "metered" or until < self.frozen_until:
+        if not self.paced() or until < self.frozen_until:
             return
         start = max(self.updated_at, self.frozen_until - 1.0 / self.rate)
         if until > start:
             grown = min(self.ceiling(), self.tokens + (until - start) * self.rate)
             self.tokens = max(self.tokens, grown)
             self.updated_at = until
+
+    def paced(self) -> bool:
+        """
+        Whether the bucket paces on tokens: metered, or adaptive (rules 2 and 10).
+        """
+        return self.mode in ("metered", "adaptive")
 
     def ceiling(self) -> float:
         """
@@ -284,7 +321,7 @@ class _Bucket:
         """
         waiter.granted, waiter.granted_at = True, now
         self.sent.append(now)
-        if self.mode == "metered":
+        if self.paced():
             self.tokens = max(0.0, self.tokens - 1.0)
         elif self.mode == "probing":
             self.release_probe()
@@ -303,7 +340,7 @@ class _Bucket:
             self.sent.remove(waiter.granted_at)
         elif self.aged_unanswered:
             self.aged_unanswered -= 1
-        if self.mode == "metered" and now >= self.frozen_until:
+        if self.paced() and now >= self.frozen_until:
             self.tokens = min(max(self.tokens, self.ceiling()), self.tokens + 1.0)
         elif self.mode == "probing" and self.probe_owner is waiter.task:
             self.release_probe()
@@ -343,13 +380,13 @@ class _Bucket:
             self.meter(limit, rate_limit.remaining, now)
         elif self.mode == "probing" and 200 <= status < 300:
             self.mode = "unmetered"
+            self.cut_at, self.answered = now, 0
+        self.adapt(status, rate_limit.reset, now)
         retry_after = rate_limit.retry_after
         if status == 429 and retry_after is None:
             retry_after = self.limiter.default_retry_after
         if status < 400 or retry_after is None:
             return False
-        if self.mode == "unmetered":
-            self.mode = "probing"
         self.empty()
         if now + retry_after <= self.frozen_until:
             return False
@@ -362,16 +399,62 @@ class _Bucket:
         """
         if self.mode != "metered":
             self.mode, self.capacity, self.rate = "metered", limit, limit / self.window
+            self.estimated, self.step, self.cut_at, self.answered = False, 0.0, now, 0
             self.tokens = max(0.0, min(float(remaining or 0), self.ceiling()))
             self.updated_at = now
             if now < self.frozen_until:
                 self.empty()
             return
         if limit != self.capacity:
-            self.capacity, self.rate = limit, limit / self.window
+            scaled = self.rate * limit / self.capacity  # a cut in force keeps its proportion
+            self.capacity = limit
+            self.set_rate(scaled if self.step else self.top())
             self.tokens = max(0.0, min(self.tokens, self.ceiling()))
         if remaining is not None and remaining < self.tokens - 1.0:
             self.tokens = float(max(0, remaining))
+
+    def top(self) -> float:
+        """
+        The fastest the bucket may refill: `Limit / window`, unbounded when adaptive.
+        """
+        return math.inf if self.estimated else self.capacity / self.window
+
+    def set_rate(self, rate: float) -> None:
+        """
+        Pace at `rate` (at most `top()`); an adaptive bucket holds one window's worth.
+        """
+        self.rate = max(MIN_RATE, min(rate, self.top()))
+        if self.rate >= self.top():
+            self.step = 0.0
+        if self.estimated:
+            self.capacity = max(1, math.floor(self.rate * self.window + _EPSILON))
+
+    def adapt(self, status: int, reset: float | None, now: float) -> None:
+        """
+        Learn the window from `Reset`, or adapt the rate to the answers (rules 9 and 10).
+        """
+        if reset is not None and reset > 0 and (not self.window_known or reset > self.window):
+            self.window, self.window_known = reset, True
+            if self.mode == "metered":
+                self.step = 0.0
+                self.set_rate(self.top())
+        if status < 400:
+            self.answered += 1
+            if self.step and self.paced():
+                self.set_rate(self.rate + self.step)
+            return
+        fresh = now >= self.frozen_until
+        if status != 429 or not fresh or self.window_known or self.mode == "probing":
+            return
+        # What the server admitted since the last cut, its pause left out.
+        admitted = self.answered / max(now - max(self.cut_at, self.frozen_until), self.window)
+        if self.mode == "unmetered":
+            self.mode, self.estimated, self.rate = "adaptive", True, math.inf
+            self.updated_at, self.tokens = now, 0.0
+        base = admitted if self.answered and admitted < self.rate / 2.0 else self.rate
+        self.set_rate((base if math.isfinite(base) else 1.0 / self.window) / 2.0)
+        self.step = self.rate / INCREASE_STEPS
+        self.cut_at, self.answered = now, 0
 
     def empty(self) -> None:
         """
@@ -386,8 +469,9 @@ class _Bucket:
         return BucketState(
             mode=self.mode,
             learned=self.mode != "probing",
-            capacity=self.capacity if self.mode == "metered" else None,
-            rate=self.rate if self.mode == "metered" else None,
+            capacity=self.capacity if self.paced() else None,
+            rate=self.rate if self.paced() else None,
+            window=self.window if self.window_known else None,
             tokens=tokens,
             frozen_until=self.frozen_until if frozen else None,
             waiting=len(self.waiters),

@@ -292,11 +292,14 @@ class RateLimit:
         limit: `X-RateLimit-Limit`: requests allowed for this endpoint.
         remaining: `X-RateLimit-Remaining`: requests left.
         retry_after: `Retry-After` in seconds (an HTTP date is converted), when sent.
+        reset: `X-RateLimit-Reset` as seconds until the quota window resets (a Unix
+            timestamp is converted), when sent.
     """
 
     limit: int | None = None
     remaining: int | None = None
     retry_after: float | None = None
+    reset: float | None = None
 
 
 @attrs.frozen(kw_only=True)

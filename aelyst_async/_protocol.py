@@ -55,6 +55,7 @@ __all__ = [
     "list_messages_url",
     "next_link_is_broken",
     "parse_rate_limit",
+    "parse_reset",
     "parse_retry_after",
     "redact_url",
 ]
@@ -126,6 +127,45 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return None if when is None else max(0.0, when - now)
 
 
+_EPOCH_SECONDS = 1_000_000_000.0
+"""An `X-RateLimit-Reset` at least this large is a Unix timestamp (September 2001 onward),
+never a count of seconds: no quota window lasts 31 years."""
+
+_EPOCH_MILLISECONDS = 1_000_000_000_000.0
+"""At least this large, a Unix timestamp in milliseconds (as a few APIs send it)."""
+
+MAX_RESET = 86_400.0
+"""The longest quota window believed, in seconds (a daily quota); a `Reset` further away is
+treated as absent, so a server's error cannot stall a key for years."""
+
+
+def parse_reset(value: str | None, *, now: float) -> float | None:
+    """
+    Read an `X-RateLimit-Reset` header as seconds from now until the quota window resets.
+
+    Both forms in use are read: seconds until the reset (`30`, as the IETF draft sends it)
+    and the Unix time of the reset (`1767225600`, as GitHub sends it; in milliseconds from
+    `1e12` on). A value of `1e9` or more is a timestamp: no window lasts 31 years.
+
+    Args:
+        value: The header.
+        now: The current wall-clock time, in Unix seconds, for the timestamp form.
+
+    Returns:
+        Seconds until the reset (0 for a time in the past), or `None` when absent,
+        unreadable, or more than a day away.
+    """
+    number = _number(value)
+    if number is None:
+        return None
+    if number >= _EPOCH_MILLISECONDS:
+        number = number / 1000.0 - now
+    elif number >= _EPOCH_SECONDS:
+        number -= now
+    seconds = max(0.0, number)
+    return seconds if seconds <= MAX_RESET else None
+
+
 def _integer(value: str | None) -> int | None:
     number = _number(value)
     return None if number is None else int(number)
@@ -146,7 +186,8 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
     limit = headers.get("X-RateLimit-Limit")
     remaining = headers.get("X-RateLimit-Remaining")
     retry_after = headers.get("Retry-After")
-    if limit is None and remaining is None and retry_after is None:
+    reset = headers.get("X-RateLimit-Reset")
+    if limit is None and remaining is None and retry_after is None and reset is None:
         return _NO_RATE_LIMIT  # frozen, so one instance serves every such response
     if retry_after is not None and _number(retry_after) is None:
         sent_at = _http_date(headers.get("Date"))
@@ -156,6 +197,7 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
         limit=_integer(limit),
         remaining=_integer(remaining),
         retry_after=parse_retry_after(retry_after, now=now),
+        reset=parse_reset(reset, now=now),
     )
 
 

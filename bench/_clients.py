@@ -24,7 +24,7 @@ import aiohttp
 import attrs
 import orjson
 
-from aelyst_async import AelystClient, FailureResult
+from aelyst_async import AelystClient, FailureResult, RateLimiter
 
 from ._harness import PAGE_SIZE, TOKEN
 
@@ -170,6 +170,7 @@ async def pull_sdk(
     seconds: float | None = None,
     token: str = TOKEN,
     on_page: Callable[[], Any] | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> Tally:
     """
     `client.messages.list_many` with a consumer that counts each page and drops it.
@@ -177,10 +178,13 @@ async def pull_sdk(
     Args:
         limiter: Pace with the client's default `TokenBucketLimiter` (else `rate_limiter=None`).
         on_page: Called after each page (the memory benchmark samples RSS there).
+        rate_limiter: Pace with this limiter instead (`limiter` is then ignored).
     """
     tally = Tally()
     stop = _stop(seconds)
     options: dict[str, Any] = {} if limiter else {"rate_limiter": None}
+    if rate_limiter is not None:
+        options = {"rate_limiter": rate_limiter}
     async with AelystClient(token, base_url=base_url, **options) as client:
         stream = client.messages.list_many(contacts, concurrency=concurrency, limit=PAGE_SIZE)
         async with stream:

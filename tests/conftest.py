@@ -1,10 +1,72 @@
 """
-What every test shares: a run that does not depend on the machine's proxy settings.
+Fixtures shared by the test modules: the shipped pytest plugin's fake server and client, under
+the names the tests use; tasks on a manual fake clock; a real redis-server; and a run that does
+not depend on the machine's proxy settings.
+
+A module chooses its server's token and data with the plugin's marker, e.g.
+`pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)`; the client sends that
+token. Both run on the plugin's auto-advancing `FakeClock`, so no backoff waits on real time.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 import pytest
+
+from aelyst_async import AelystClient
+from aelyst_async.testing import FakeAelystServer, FakeClock
+
+from .helpers import Tasks
+from .redis_server import RedisServer
+
+pytest_plugins = ["aelyst_async.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def server(aelyst_server: FakeAelystServer) -> FakeAelystServer:
+    """
+    The test's fake server on 127.0.0.1 (`aelyst_server`).
+    """
+    return aelyst_server
+
+
+@pytest.fixture
+def client(aelyst_client: AelystClient) -> AelystClient:
+    """
+    A client bound to `server`, configured as in production but for its clock (`aelyst_client`).
+    """
+    return aelyst_client
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """
+    A fake clock in manual mode: time moves only when the test calls `advance()`.
+    """
+    return FakeClock()
+
+
+@pytest.fixture
+async def tasks(clock: FakeClock) -> AsyncIterator[Tasks]:
+    """
+    Starts tasks on `clock`, and cancels whatever is left when the test ends.
+    """
+    started = Tasks(clock)
+    yield started
+    await started.cancel_all()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """
+    A real redis-server on 127.0.0.1 for the whole session (see `redis_server.py`).
+    """
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 

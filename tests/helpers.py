@@ -1,5 +1,6 @@
 """
-Helpers shared by the integration tests: ground truth comparison and result collection.
+Helpers shared by the tests: ground truth comparison, result collection, and tasks on a fake
+clock.
 """
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult, to_wire
-from aelyst_async.testing import Dataset, FakeAelystServer, ServerOptions
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, ServerOptions
+
+T = TypeVar("T")
 
 
 def wire(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -50,6 +53,37 @@ async def list_all(client: AelystClient, identifier: str, **options: Any) -> lis
     One contact's messages, in wire form.
     """
     return wire([m async for m in client.messages.list(identifier, **options)])
+
+
+class Tasks:
+    """
+    Starts tasks for a test and cancels whatever is left when it ends.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.started: list[asyncio.Task[object]] = []
+
+    async def start(self, awaitable: Awaitable[T]) -> asyncio.Task[T]:
+        """
+        Start a task and let it run until it blocks.
+        """
+
+        async def run() -> T:
+            return await awaitable
+
+        task = asyncio.create_task(run())
+        self.started.append(task)
+        await self.clock.advance(0)
+        return task
+
+    async def cancel_all(self) -> None:
+        """
+        Cancel the tasks still running, and wait until they are.
+        """
+        for task in self.started:
+            task.cancel()
+        await asyncio.gather(*self.started, return_exceptions=True)
 
 
 class ServerThread:

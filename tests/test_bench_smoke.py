@@ -17,7 +17,7 @@ from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
 from aelyst_async._protocol import Response
 from aelyst_async.testing import Dataset
-from bench import deadline, decode, e2e, instructions, memory, ratelimit
+from bench import deadline, decode, e2e, imports, instructions, memory, quota, ratelimit
 from bench.__main__ import END, START, document, write_results
 from bench._harness import SMOKE, Section, Server
 
@@ -90,6 +90,16 @@ def test_memory_runs_each_size_in_a_child_process() -> None:
     _renders(result.section())
 
 
+def test_import_times_each_command_in_a_fresh_interpreter() -> None:
+    """Both imports are timed in child processes, paired round by round, against one goal."""
+    result = imports.run(SMOKE)
+    assert set(imports.COMMANDS) == set(result.seconds)
+    assert all(len(runs) == SMOKE.e2e_runs and min(runs) > 0 for runs in result.seconds.values())
+    section = result.section()
+    _renders(section)
+    assert 1 == len(section.goals)
+
+
 def test_the_results_file_keeps_what_surrounds_the_markers(tmp_path: Path) -> None:
     """Writing results replaces the generated part only, however often it runs."""
     path = tmp_path / "RESULTS.md"
@@ -116,6 +126,17 @@ def test_instruction_counting_reads_callgrind_and_runs_each_workload(
         for name in chosen:
             instructions.main(["--child", name, server.url, "--contacts", "2"])
             assert f"{2 * instructions.MESSAGES // 50} requests per pass" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_shared_quota_benchmark_runs_both_ways_and_costs_both_limiters() -> None:
+    """4 worker processes through Redis and in-process, and both limiters' costs, reported."""
+    result = quota.run(SMOKE)
+    assert {quota.REDIS, quota.BEFORE} == set(result.runs)
+    assert {quota.IN_PROCESS, quota.SHARED} == set(result.costs)
+    assert 2.0 == result.costs[quota.SHARED][0].round_trips
+    for section in result.sections():
+        _renders(section)
 
 
 def test_the_deadline_benchmark_reports_both_ways_of_decoding(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -26,26 +27,19 @@ TOKEN = "bulk-token-93be"
 
 def sdk_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
     """
-    Tasks started since `before` that run SDK code and are not done (the server's own
-    keep-alive handlers are not the SDK's).
+    Tasks started since `before` that run SDK code and are not done (the test tools, such as
+    the fake server's keep-alive handlers and the fake clock, are not the SDK).
     """
-    return [
-        t
-        for t in asyncio.all_tasks() - before
-        if not t.done() and "aelyst_async" in t.get_coro().cr_code.co_filename  # type: ignore[union-attr]
-    ]
+    running = (t for t in asyncio.all_tasks() - before if not t.done())
+    return [t for t in running if _is_sdk_code(t.get_coro().cr_code.co_filename)]  # type: ignore[union-attr]
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=11, contacts=30)) as fake:
-        yield fake
+def _is_sdk_code(filename: str) -> bool:
+    parts = Path(filename).parts
+    return "aelyst_async" in parts and "testing" not in parts
 
 
-@pytest.fixture
-async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
-    async with AelystClient(TOKEN, base_url=server.url, rate_limiter=None) as sdk:
-        yield sdk
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=11, contacts=30))
 
 
 async def test_every_message_of_every_contact_arrives_exactly_once(

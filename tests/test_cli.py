@@ -5,28 +5,27 @@ server (served from a thread of the test process).
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import attrs
 import orjson
 import pytest
 from click.testing import CliRunner
 
-from aelyst_async._cli import INSTALL_HINT, build_cli
+from aelyst_async._cli import INSTALL_HINT
+from aelyst_async._cli._app import cli as aelyst_cli
 from aelyst_async._converter import parse_json
-from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig
+from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig, ServerOptions
 
+from .helpers import ServerThread
 from .strategies import typed
 
 TOKEN = "cli-test-token-8e21f7"
@@ -34,36 +33,9 @@ DATASET = Dataset(seed=11, contacts=30, messages=(0, 100))
 DEMO_CONTACTS = 20
 
 
-@contextlib.contextmanager
-def server_in_thread(**options: Any) -> Iterator[FakeAelystServer]:
-    """
-    A fake server running in a thread, so that synchronous tests can drive subprocesses.
-    """
-    ready = threading.Event()
-    started: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        started["stop"] = (asyncio.get_running_loop(), stop)
-        async with FakeAelystServer(**options) as server:
-            started["server"] = server
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    assert ready.wait(10), "the fake server did not start"
-    try:
-        yield started["server"]
-    finally:
-        loop, stop = started["stop"]
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeAelystServer]:
-    with server_in_thread(token=TOKEN, dataset=DATASET) as fake:
+    with ServerThread(ServerOptions(token=TOKEN, dataset=DATASET)) as fake:
         yield fake
 
 
@@ -72,9 +44,8 @@ def limited() -> Iterator[FakeAelystServer]:
     """
     A server limited to 40 requests per second: exports of a few dozen contacts take seconds.
     """
-    with server_in_thread(
-        token=TOKEN, dataset=DATASET, rate_limit=RateLimitConfig(requests=40)
-    ) as fake:
+    options = ServerOptions(token=TOKEN, dataset=DATASET, rate_limit=RateLimitConfig(requests=40))
+    with ServerThread(options) as fake:
         yield fake
 
 
@@ -142,7 +113,7 @@ def cli(*args: str, server: FakeAelystServer, env: dict[str, str | None] | None 
     }
     variables.update({"AELYST_BASE_URL": server.url, "AELYST_TOKEN": TOKEN, "COLUMNS": "200"})
     variables.update(env or {})
-    result = CliRunner().invoke(build_cli(), list(args), env=variables, catch_exceptions=False)
+    result = CliRunner().invoke(aelyst_cli, list(args), env=variables, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 
 

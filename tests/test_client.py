@@ -8,7 +8,7 @@ import asyncio
 import gc
 import logging
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -40,16 +40,7 @@ TOKEN = "test-token-5f0c1a"
 NO_RETRY = RetryPolicy.disabled()
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=7, contacts=12)) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
-    async with AelystClient(TOKEN, base_url=server.url, rate_limiter=None) as sdk:
-        yield sdk
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=7, contacts=12))
 
 
 async def collect(

@@ -58,6 +58,7 @@ from aelyst_async.testing import (
 )
 
 from .helpers import ServerThread
+from .redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -163,14 +164,18 @@ def docs_server() -> Iterator[FakeAelystServer]:
 
 @pytest.fixture
 def docs_env(
-    docs_server: FakeAelystServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    docs_server: FakeAelystServer,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> FakeAelystServer:
     """
-    The environment of an example: the fake server's token and URL, and an empty working
-    directory.
+    The environment of an example: the fake server's token and URL, a real Redis as
+    `$REDIS_URL`, and an empty working directory.
     """
     monkeypatch.setenv("AELYST_TOKEN", TOKEN)
     monkeypatch.setenv("AELYST_BASE_URL", docs_server.url)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.chdir(tmp_path)
     return docs_server
 

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 from aiohttp import web
@@ -26,10 +27,18 @@ from aiohttp.test_utils import TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aelyst_async import AelystClient, AuthenticationError, InvalidArgumentError, RetryPolicy
+from aelyst_async import (
+    AelystClient,
+    AuthenticationError,
+    ExportOptions,
+    InvalidArgumentError,
+    RetryPolicy,
+)
+from aelyst_async._bulk import check_concurrency
 from aelyst_async._converter import dump_json, parse_json
 from aelyst_async._export import (
     ExportError,
+    ExportOptionChanges,
     ExportSnapshot,
     PlainProgress,
     count_contacts,
@@ -38,6 +47,7 @@ from aelyst_async._export import (
     read_lines_in_thread,
     run_export,
 )
+from aelyst_async._export._options import MAX_CONCURRENCY
 from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
 
 from .strategies import messages, typed
@@ -111,16 +121,7 @@ def calling_at(contacts: Iterable[str], nth: int, action: Callable[[], object]) 
         yield contact
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=DATASET) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(server: FakeAelystServer) -> AsyncIterator[AelystClient]:
-    async with AelystClient(TOKEN, base_url=server.url) as sdk:
-        yield sdk
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)
 
 
 @pytest.fixture
@@ -411,6 +412,44 @@ async def test_invalid_options_fail_before_any_file_is_written(
     with pytest.raises(InvalidArgumentError):
         await run_export(client, CONTACTS, out, concurrency=concurrency, limit=limit)
     assert [] == sorted(out.parent.iterdir())
+
+
+async def test_options_given_as_one_value_export_the_same(client: AelystClient, out: Path) -> None:
+    """`options=ExportOptions(...)` is the keywords, and a keyword beside it replaces its field."""
+    options = ExportOptions(concurrency=3, limit=20, checkpoint=out.with_name("ckpt.json"))
+    summary = await run_export(client, CONTACTS[:6], out, options=options, checkpoint_pages=1)
+    assert truth(CONTACTS[:6]) == written(out)
+    assert out.with_name("ckpt.json") == summary.checkpoint
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        pytest.param("concurrency", MAX_CONCURRENCY + 1, id="too-much-concurrency"),
+        pytest.param("limit", 0, id="empty-page"),
+        pytest.param("checkpoint_pages", 0, id="no-pages"),
+        pytest.param("checkpoint_pages", True, id="pages-bool"),
+        pytest.param("checkpoint_interval", "x", id="interval-text"),
+        pytest.param("checkpoint_interval", -1, id="negative-interval"),
+    ],
+)
+def test_an_invalid_option_is_refused_when_the_options_are_made(option: str, value: Any) -> None:
+    """`ExportOptions` names the option and the value it refuses."""
+    with pytest.raises(InvalidArgumentError, match=f"{option} must be .*{value!r}"):
+        ExportOptions(**{option: value})  # a wrong type on purpose
+
+
+def test_the_concurrency_bound_stated_by_the_options_is_the_one_list_many_enforces() -> None:
+    """`MAX_CONCURRENCY` (the command line's bound too) is the largest `list_many` takes."""
+    assert MAX_CONCURRENCY == check_concurrency(MAX_CONCURRENCY)
+    with pytest.raises(InvalidArgumentError):
+        check_concurrency(MAX_CONCURRENCY + 1)
+
+
+def test_the_keywords_of_run_export_are_the_fields_of_export_options() -> None:
+    """Each field of `ExportOptions` can be passed to `run_export` by name, and nothing else."""
+    fields = [field.name for field in attrs.fields(ExportOptions)]
+    assert fields == list(ExportOptionChanges.__annotations__)
 
 
 async def test_the_input_may_be_an_async_iterable(client: AelystClient, out: Path) -> None:

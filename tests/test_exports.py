@@ -9,6 +9,8 @@ import importlib.metadata
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -16,15 +18,22 @@ import pytest
 
 import aelyst_async
 import aelyst_async.otel
+import aelyst_async.redis
 import aelyst_async.testing
 
 PACKAGES = [
     pytest.param(aelyst_async, id="aelyst_async"),
+    pytest.param(aelyst_async.redis, id="aelyst_async.redis"),
     pytest.param(aelyst_async.testing, id="aelyst_async.testing"),
     pytest.param(aelyst_async.otel, id="aelyst_async.otel"),
 ]
 # Modules a user imports by name; every other module is private (`_name`).
-PUBLIC_MODULES = {"aelyst_async.otel", "aelyst_async.testing", "aelyst_async.testing.pytest_plugin"}
+PUBLIC_MODULES = {
+    "aelyst_async.otel",
+    "aelyst_async.redis",
+    "aelyst_async.testing",
+    "aelyst_async.testing.pytest_plugin",
+}
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
 
 
@@ -69,9 +78,10 @@ def test_all_is_sorted(package: types.ModuleType) -> None:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_all_is_what_the_package_defines(package: types.ModuleType) -> None:
     """Every public object of the package is in `__all__`, and every name there exists."""
+    missing = [name for name in package.__all__ if not hasattr(package, name)]  # loads lazy ones
     exported = set(package.__all__) - {"__version__"}
     assert sdk_objects(package) == exported
-    assert [] == [name for name in package.__all__ if not hasattr(package, name)]
+    assert [] == missing
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -95,6 +105,19 @@ def test_implementation_modules_are_private() -> None:
     ]
     public = [name for name in modules if not name.rpartition(".")[2].startswith("_")]
     assert [] == public
+
+
+def test_importing_the_package_leaves_the_costly_parts_for_later() -> None:
+    """`import aelyst_async` builds no converter, imports no export and reads no version."""
+    code = (
+        "import sys, aelyst_async; "
+        "print(sorted(set(sys.argv[1:]) & set(sys.modules)), '__version__' in vars(aelyst_async))"
+    )
+    costly = ["cattrs", "aelyst_async._converter", "aelyst_async._export"]
+    ran = subprocess.run(
+        [sys.executable, "-c", code, *costly], capture_output=True, text=True, check=True
+    )
+    assert "[] False" == ran.stdout.strip()
 
 
 def test_the_version_comes_from_the_package_metadata() -> None:

@@ -20,7 +20,7 @@ import yarl
 from aiohttp.test_utils import TestServer
 
 from aelyst_async.testing._data import Dataset
-from aelyst_async.testing._faults import Fault, FaultPlan
+from aelyst_async.testing._faults import Fault, FaultPlan, parse_faults
 from aelyst_async.testing._server import (
     STATS_KEY,
     FakeAelystServer,
@@ -122,10 +122,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=0, contacts=20)) as running:
-        yield running
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=0, contacts=20))
 
 
 # Authentication
@@ -896,6 +893,60 @@ def test_fraction_decisions_depend_only_on_seed_url_and_repetition() -> None:
 
     expected = (True, False)
     assert expected == (decisions(1) == decisions(1), decisions(1) == decisions(2))
+
+
+def fault_kinds(plan: FaultPlan) -> list[tuple[str, int | None] | None]:
+    """
+    The faults a plan decides for 200 requests of a few URLs: its observable behaviour.
+    """
+    faults = (plan.decide(f"/v1/contact/id:{n % 7}/message/list") for n in range(200))
+    return [None if fault is None else (fault.kind, fault.code) for fault in faults]
+
+
+@pytest.mark.parametrize(
+    ("text", "rate", "faults"),
+    [
+        pytest.param(
+            "0.3",
+            0.3,
+            [Fault.status(500), Fault.status(503), Fault.drop(), Fault.cut_json()],
+            id="default-kinds",
+        ),
+        pytest.param("1:503", 1.0, [Fault.status(503)], id="one-status"),
+        pytest.param(
+            "0.5: drop ,429,not_json",
+            0.5,
+            [Fault.drop(), Fault.status(429), Fault.not_json()],
+            id="kinds-with-spaces",
+        ),
+        pytest.param(
+            "0.2:rate_limited,truncate,slow",
+            0.2,
+            [Fault.rate_limited(), Fault.truncate(), Fault.slow(2.0)],
+            id="named-kinds",
+        ),
+    ],
+)
+def test_a_fault_spec_reads_as_the_plan_it_names(
+    text: str, rate: float, faults: list[Fault]
+) -> None:
+    """`RATE[:KIND,...]` is a fraction plan of that rate over those faults."""
+    expected = fault_kinds(FaultPlan().fraction(rate, faults))
+    assert expected == fault_kinds(parse_faults(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("often", "could not convert", id="rate-not-a-number"),
+        pytest.param("1.5", "rate must be a number from 0 to 1", id="rate-above-one"),
+        pytest.param("0.1:teapot", "unknown fault 'teapot'", id="unknown-kind"),
+    ],
+)
+def test_a_fault_spec_that_cannot_be_read_is_a_value_error(text: str, message: str) -> None:
+    """A bad rate or kind is refused, naming it."""
+    with pytest.raises(ValueError, match=message):
+        parse_faults(text)
 
 
 # Stats, dataset and entry points

@@ -42,7 +42,7 @@ from aelyst_async import (
     run_export,
 )
 from aelyst_async._bulk import DEAD_HOST_FAILURES, BulkEngine
-from aelyst_async._cli import build_cli
+from aelyst_async._cli._app import cli
 from aelyst_async._converter import decode_page
 from aelyst_async._pagination import MAX_EMPTY_PAGES
 from aelyst_async._protocol import Response, error_for_response
@@ -56,10 +56,7 @@ FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01)
 T = TypeVar("T")
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=5, contacts=12)) as fake:
-        yield fake
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=5, contacts=12))
 
 
 async def collect(items: AsyncIterator[T], into: list[T]) -> None:
@@ -477,7 +474,7 @@ def test_export_against_a_dead_host_exits_1_naming_the_host(
     contacts = tmp_path / "contacts.txt"
     contacts.write_text("".join(f"id:{n}\n" for n in range(1, 200)))
     result = CliRunner().invoke(
-        build_cli(),
+        cli,
         ["export", "--contacts", str(contacts), "--out", str(tmp_path / "o.jsonl"),
          "--progress", "none"],
         env={"AELYST_BASE_URL": url, "AELYST_TOKEN": TOKEN},

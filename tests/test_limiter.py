@@ -1,5 +1,5 @@
 """
-The header-driven token bucket, and the fake clock it is tested on; no test waits on real time.
+The header-driven token bucket, on a fake clock; no test waits on real time.
 """
 
 from __future__ import annotations
@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import AsyncIterator, Awaitable, Hashable
+from collections.abc import Hashable
 from typing import Any, TypeVar
 
 import attrs
 import pytest
 
 from aelyst_async._exceptions import InvalidArgumentError
-from aelyst_async._limiter import BucketState, RateLimiter, TokenBucketLimiter
+from aelyst_async._limiter import BucketState, TokenBucketLimiter
 from aelyst_async._models import RateLimit
-from aelyst_async.testing._clock import FakeClock
+from aelyst_async._protocol import parse_rate_limit
+from aelyst_async.testing import FakeClock, RateLimitConfig
+from aelyst_async.testing._server import _RateLimiter
+
+from .helpers import Tasks
 
 KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-a")
 OTHER_KEY: Hashable = ("GET /contact/{identifier}/message/list", "fingerprint-b")
@@ -25,45 +29,8 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def limiter(clock: FakeClock) -> TokenBucketLimiter:
     return TokenBucketLimiter(clock=clock)
-
-
-class Tasks:
-    """
-    Starts tasks for a test and cancels whatever is left when it ends.
-    """
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.started: list[asyncio.Task[object]] = []
-
-    async def start(self, awaitable: Awaitable[T]) -> asyncio.Task[T]:
-        """
-        Start a task and let it run until it blocks.
-        """
-
-        async def run() -> T:
-            return await awaitable
-
-        task = asyncio.create_task(run())
-        self.started.append(task)
-        await self.clock.advance(0)
-        return task
-
-
-@pytest.fixture
-async def tasks(clock: FakeClock) -> AsyncIterator[Tasks]:
-    started = Tasks(clock)
-    yield started
-    for task in started.started:
-        task.cancel()
-    await asyncio.gather(*started.started, return_exceptions=True)
 
 
 def answer(
@@ -73,10 +40,13 @@ def answer(
     limit: int | None = 10,
     remaining: int | None = None,
     retry_after: float | None = None,
+    reset: float | None = None,
     key: Hashable = KEY,
 ) -> None:
     limiter.observe(
-        key, status, RateLimit(limit=limit, remaining=remaining, retry_after=retry_after)
+        key,
+        status,
+        RateLimit(limit=limit, remaining=remaining, retry_after=retry_after, reset=reset),
     )
 
 
@@ -128,90 +98,6 @@ def outcome(task: asyncio.Task[T]) -> T:
     """
     assert task.done(), "the task is still waiting"
     return task.result()
-
-
-# -- the fake clock ---------------------------------------------------------------------------
-
-
-async def test_fake_clock_starts_at_the_given_times() -> None:
-    """monotonic() starts at `start`, wall() at `epoch`, and both move together."""
-    clock = FakeClock(start=5.0, epoch=1_700_000_000.0, auto_advance=True)
-    await clock.sleep(2.5)
-    assert (7.5, 1_700_000_002.5) == (clock.monotonic(), clock.wall())
-
-
-async def test_fake_clock_wakes_sleepers_in_deadline_order(tasks: Tasks) -> None:
-    """advance() wakes each sleeper at its own deadline, earliest first."""
-    clock = tasks.clock
-    woken: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, seconds: float) -> None:
-        await clock.sleep(seconds)
-        woken.append((name, clock.monotonic()))
-
-    await tasks.start(sleeper("late", 3.0))
-    await tasks.start(sleeper("early", 1.0))
-    assert (1.0, 3.0) == clock.sleepers
-    await clock.advance(2.0)
-    assert ([("early", 1.0)], 2.0) == (woken, clock.monotonic())
-    await clock.advance(5.0)
-    assert ([("early", 1.0), ("late", 3.0)], 7.0) == (woken, clock.monotonic())
-    assert 0 == len(clock.sleepers)
-
-
-async def test_fake_clock_wakes_sleeps_started_during_advance(tasks: Tasks) -> None:
-    """A sleep that a woken task starts within the advanced span is woken in the same call."""
-    clock = tasks.clock
-    ticks: list[float] = []
-
-    async def ticker() -> None:
-        while True:
-            await clock.sleep(1.0)
-            ticks.append(clock.monotonic())
-
-    await tasks.start(ticker())
-    await clock.advance(3.5)
-    assert [1.0, 2.0, 3.0] == ticks
-
-
-async def test_fake_clock_sleep_is_cancellable(tasks: Tasks) -> None:
-    """A cancelled sleep leaves no pending deadline and moves no time."""
-    clock = tasks.clock
-    task = await tasks.start(clock.sleep(10.0))
-    task.cancel()
-    await clock.advance(0)
-    assert (True, (), 0.0) == (task.cancelled(), clock.sleepers, clock.monotonic())
-
-
-async def test_fake_clock_cannot_go_back() -> None:
-    """advance() refuses a negative step."""
-    with pytest.raises(ValueError, match="cannot go back"):
-        await FakeClock().advance(-1)
-
-
-async def test_auto_advance_moves_time_at_once_and_records_sleeps() -> None:
-    """In auto-advance mode a 30 s backoff finishes at once, and is recorded."""
-    clock = FakeClock(auto_advance=True)
-    await clock.sleep(30.0)
-    await clock.sleep(0.5)
-    assert (30.5, [30.0, 0.5]) == (clock.monotonic(), clock.slept)
-
-
-async def test_auto_advance_overlaps_concurrent_sleeps() -> None:
-    """Sleeps started together end at the largest deadline, not the sum."""
-    clock = FakeClock(auto_advance=True)
-    await asyncio.gather(clock.sleep(30.0), clock.sleep(10.0), clock.sleep(30.0))
-    assert 30.0 == clock.monotonic()
-
-
-async def test_auto_advance_sleep_is_cancellable() -> None:
-    """A cancelled auto-advance sleep moves no time."""
-    clock = FakeClock(auto_advance=True)
-    task = asyncio.create_task(clock.sleep(30.0))
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert 0.0 == clock.monotonic()
 
 
 # -- conservative start -----------------------------------------------------------------------
@@ -370,7 +256,7 @@ async def test_a_2xx_without_headers_makes_the_key_unmetered(
 async def test_an_unmetered_key_still_pauses_on_429(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """A 429 pauses an unmetered key, which then probes again (no herd after the pause)."""
+    """A 429 pauses an unmetered key, which then paces at half the rate the server admitted."""
     await limiter.acquire(KEY, timeout=0)
     answer(limiter, limit=None, remaining=None)
     answer(limiter, 429, limit=None, remaining=None, retry_after=2.0)
@@ -378,7 +264,13 @@ async def test_an_unmetered_key_still_pauses_on_429(
     for _ in range(3):
         await tasks.start(holding(limiter, tasks.clock, times))
     await tasks.clock.advance(5.0)
-    assert ([2.0], "probing") == (times, limiter.snapshot(KEY).mode)
+    # One answer admitted over (at least) one window: 1/s, halved; no herd after the pause,
+    # and the first request, unanswered, holds the one place until it ages out at 2.5.
+    assert ([2.0, 4.5], "adaptive", 0.5) == (
+        times,
+        limiter.snapshot(KEY).mode,
+        limiter.snapshot(KEY).rate,
+    )
 
 
 async def test_headers_later_make_an_unmetered_key_metered(limiter: TokenBucketLimiter) -> None:
@@ -514,7 +406,7 @@ async def test_unanswered_requests_stop_counting_after_half_a_window(
 async def test_a_429_freezes_every_waiter_until_retry_after(
     limiter: TokenBucketLimiter, tasks: Tasks
 ) -> None:
-    """All tasks waiting on the key stay paused until Retry-After, then go at the rate."""
+    """All tasks waiting on the key stay paused until Retry-After, then go at half the rate."""
     clock = tasks.clock
     await learned(limiter)
     await drain(limiter, 9)
@@ -524,7 +416,8 @@ async def test_a_429_freezes_every_waiter_until_retry_after(
     await clock.advance(2.999)
     assert [False] * 4 == [w.done() for w in waiters]
     await clock.advance(1.0)
-    assert pytest.approx([3.0, 3.1, 3.2, 3.3]) == [outcome(w) for w in waiters]
+    # No Reset was sent, so the refusal also cut the rate from 10/s to 5/s (rule 10).
+    assert pytest.approx([3.0, 3.2, 3.4, 3.6]) == [outcome(w) for w in waiters]
 
 
 async def test_a_429_pauses_a_waiter_that_was_about_to_go(
@@ -725,45 +618,39 @@ def test_invalid_durations_are_refused(options: dict[str, Any]) -> None:
         TokenBucketLimiter(**options)
 
 
-def test_the_limiter_is_a_rate_limiter(limiter: TokenBucketLimiter) -> None:
-    """TokenBucketLimiter satisfies the RateLimiter protocol the client takes."""
-    as_protocol: RateLimiter = limiter
-    assert as_protocol is limiter
-
-
 # -- against a simulated server ---------------------------------------------------------------
 
 
 @attrs.define
 class ServerBucket:
     """
-    A server-side token bucket: full at start, continuous refill, one token per request.
+    The fake server's own token bucket (full at start, continuous refill, one token per
+    request), answering one request as the server would, its headers read as the client reads
+    them.
     """
 
     clock: FakeClock
     capacity: int
     window: float
-    tokens: float = attrs.field(init=False)
-    updated_at: float = 0.0
     accepted: int = 0
     refused: int = 0
+    _bucket: _RateLimiter = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.tokens = float(self.capacity)
+        config = RateLimitConfig(
+            requests=self.capacity, window=self.window, retry_after_format="integer"
+        )
+        self._bucket = _RateLimiter(config, self.clock)
 
     def handle(self) -> tuple[int, RateLimit]:
-        now = self.clock.monotonic()
-        rate = self.capacity / self.window
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated_at) * rate)
-        self.updated_at = now
-        if self.tokens >= 1.0 - 1e-9:  # float noise, not a real overdraft
-            self.tokens -= 1.0
+        headers: dict[str, str] = {}
+        if self._bucket.admit("token", headers):
             self.accepted += 1
-            remaining = max(0, math.floor(self.tokens + 1e-9))
-            return 200, RateLimit(limit=self.capacity, remaining=remaining)
-        self.refused += 1
-        retry_after = math.ceil((1.0 - self.tokens) / rate)
-        return 429, RateLimit(limit=self.capacity, remaining=0, retry_after=retry_after)
+            status = 200
+        else:
+            self.refused += 1
+            status = 429
+        return status, parse_rate_limit(headers, now=self.clock.wall())
 
 
 @attrs.define
@@ -833,3 +720,86 @@ async def test_a_burst_still_on_its_way_is_not_followed_by_more_than_the_server_
         await tasks.start(network.exchange(0.01, 0.01))  # and more, fast
     await tasks.clock.advance(2.0)
     assert (15, 0) == (network.server.accepted, network.server.refused)
+
+
+# -- any quota window (rules 9 and 10) --------------------------------------------------------
+
+
+async def cut_once(limiter: TokenBucketLimiter, clock: FakeClock) -> None:
+    """
+    Learn 10/s without a Reset, spend the full bucket, and be refused: the rate halves to
+    5/s; return when the one-second pause is over.
+    """
+    await learned(limiter, limit=10)
+    await drain(limiter, 9)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    await clock.advance(1.0)
+
+
+async def test_reset_sets_the_window_the_bucket_refills_over(limiter: TokenBucketLimiter) -> None:
+    """Limit 60 with Reset 60: a per-minute quota, refilled at one request a second."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_the_longest_reset_seen_is_the_window(limiter: TokenBucketLimiter) -> None:
+    """A Reset read mid-window is shorter than the window: it never narrows a longer one."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=50, reset=20.0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, limit=60, remaining=30, reset=5.0)
+    assert (60.0, 1.0) == (limiter.snapshot(KEY).window, limiter.snapshot(KEY).rate)
+
+
+async def test_a_refusal_with_a_known_window_pauses_without_cutting_the_rate(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """With the window known from Reset, a 429 freezes the key and leaves the rate alone."""
+    await limiter.acquire(KEY, timeout=0)
+    answer(limiter, limit=60, remaining=0, reset=60.0)
+    answer(limiter, 429, limit=60, remaining=0, retry_after=2.0, reset=60.0)
+    assert (1.0, 2.0) == (limiter.snapshot(KEY).rate, limiter.snapshot(KEY).frozen_until)
+
+
+async def test_a_refusal_without_a_window_halves_the_rate(limiter: TokenBucketLimiter) -> None:
+    """No Reset: a 429 after the server admitted under half the rate cuts to half of that."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 3)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    # Four answers over (at least) the one-second window: 4/s admitted, under half of 10/s.
+    assert 2.0 == limiter.snapshot(KEY).rate
+
+
+async def test_a_refusal_echoed_during_the_pause_cuts_the_rate_once(
+    limiter: TokenBucketLimiter,
+) -> None:
+    """429s that arrive while the key is paused were sent before the first: one cut only."""
+    await learned(limiter, limit=10)
+    await drain(limiter, 7)
+    for _ in range(3):
+        answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 5.0 == limiter.snapshot(KEY).rate
+
+
+async def test_clean_answers_add_the_rate_back_in_steps(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """After a cut, each clean answer adds 1/64 of the cut rate, up to Limit / window."""
+    await cut_once(limiter, tasks.clock)
+    rates = []
+    for count in (32, 32, 32):
+        run = await tasks.start(paced(limiter, tasks.clock, count))
+        await tasks.clock.advance(20.0)
+        outcome(run)
+        rates.append(limiter.snapshot(KEY).rate)
+    assert pytest.approx([7.5, 10.0, 10.0]) == rates
+
+
+async def test_refusals_with_nothing_admitted_between_halve_the_rate_each_time(
+    limiter: TokenBucketLimiter, tasks: Tasks
+) -> None:
+    """Two cuts with no answer between: the rate halves twice, never collapses to nothing."""
+    await cut_once(limiter, tasks.clock)
+    answer(limiter, 429, remaining=0, retry_after=1.0)
+    assert 2.5 == limiter.snapshot(KEY).rate

@@ -33,6 +33,7 @@ from aelyst_async._protocol import (
     list_messages_url,
     next_link_is_broken,
     parse_rate_limit,
+    parse_reset,
     parse_retry_after,
 )
 
@@ -169,6 +170,42 @@ def test_rate_limit_headers_are_parsed() -> None:
     """The three headers become a RateLimit."""
     headers = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "5", "Retry-After": "1"}
     assert RateLimit(limit=10, remaining=5, retry_after=1.0) == parse_rate_limit(headers, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        pytest.param("30", 30.0, id="seconds-until-reset"),
+        pytest.param("0.5", 0.5, id="decimal-seconds"),
+        pytest.param(str(int(NOW) + 45), 45.0, id="epoch-timestamp"),
+        pytest.param(str(int(NOW) * 1000 + 2500), 2.5, id="epoch-milliseconds"),
+        pytest.param(str(int(NOW) - 10), 0.0, id="epoch-in-the-past"),
+        pytest.param("86400", 86400.0, id="a-day"),
+        pytest.param("86401", None, id="over-a-day-is-ignored"),
+        pytest.param(str(int(NOW) + 90_000), None, id="timestamp-over-a-day-away"),
+        pytest.param("-3", None, id="negative"),
+        pytest.param("soon", None, id="unreadable"),
+        pytest.param(None, None, id="absent"),
+    ],
+)
+def test_reset_is_read_as_seconds_until_the_window_resets(
+    value: str | None, seconds: float | None
+) -> None:
+    """X-RateLimit-Reset as seconds, or as a Unix timestamp (1e9 and above), gives seconds."""
+    assert seconds == parse_reset(value, now=NOW)
+
+
+@given(st.text())
+def test_reset_parsing_never_raises(value: str) -> None:
+    """An unreadable X-RateLimit-Reset is None, never an exception."""
+    result = parse_reset(value, now=NOW)
+    assert result is None or 0 <= result <= 86_400
+
+
+def test_the_reset_header_is_parsed_with_the_others() -> None:
+    """X-RateLimit-Reset joins the RateLimit the other headers make."""
+    headers = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "42"}
+    assert RateLimit(limit=60, remaining=7, reset=42.0) == parse_rate_limit(headers, now=NOW)
 
 
 def test_an_http_date_retry_after_is_measured_against_the_responses_own_date() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import Hashable
 
 import pytest
 
@@ -41,10 +41,7 @@ ALL_FAULTS = [
 ]
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=21, contacts=50)) as fake:
-        yield fake
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=21, contacts=50))
 
 
 async def test_fifty_contacts_under_twenty_percent_faults_equal_the_ground_truth(

@@ -35,7 +35,15 @@ import attrs
 
 from .._exceptions import InvalidArgumentError
 
-__all__ = ["Contact", "Dataset", "PageWindow", "Quirk", "SpecialContacts", "is_valid_identifier"]
+__all__ = [
+    "MAX_CONTACTS",
+    "Contact",
+    "Dataset",
+    "PageWindow",
+    "Quirk",
+    "SpecialContacts",
+    "is_valid_identifier",
+]
 
 Quirk = Literal["empty_page", "cursor_loop"]
 
@@ -44,6 +52,8 @@ _ID_BASE = 1_000_000_000
 _ID_SPAN = 10_000_000  # message ids of one contact: 7 per message, so at most ~1.4M messages
 _MAX_MESSAGES = 1_000_000
 _FIRST_SPECIAL_ID = 900_001
+MAX_CONTACTS = _FIRST_SPECIAL_ID - 1
+"""The most ordinary contacts a dataset holds: their ids stay below the special contacts'."""
 _COUNT, _START = -1, -2  # hash streams of a contact, apart from its messages' (index >= 0)
 
 _ID = re.compile(r"id:[0-9]+")
@@ -339,9 +349,9 @@ def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_contacts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _FIRST_SPECIAL_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONTACTS:
         raise InvalidArgumentError(
-            f"contacts must be an int from 0 to {_FIRST_SPECIAL_ID - 1}, not {value!r}"
+            f"contacts must be an int from 0 to {MAX_CONTACTS}, not {value!r}"
         )
 
 

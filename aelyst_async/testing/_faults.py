@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import http
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -30,7 +30,14 @@ import orjson
 from .._config import check_seconds
 from .._exceptions import InvalidArgumentError
 
-__all__ = ["MAX_CONSECUTIVE_FAULTS", "Fault", "FaultKind", "FaultPlan", "InjectedFault"]
+__all__ = [
+    "MAX_CONSECUTIVE_FAULTS",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "InjectedFault",
+    "parse_faults",
+]
 
 FaultKind = Literal[
     "status",
@@ -417,3 +424,38 @@ class FaultPlan:
 
     def __repr__(self) -> str:
         return f"FaultPlan(pending={self.pending}, rate={self._rate}, seed={self._seed})"
+
+
+_FAULT_MAKERS: Mapping[str, Callable[[], Fault]] = {
+    "rate_limited": Fault.rate_limited,
+    "drop": Fault.drop,
+    "truncate": Fault.truncate,
+    "not_json": Fault.not_json,
+    "cut_json": Fault.cut_json,
+    "slow": lambda: Fault.slow(2.0),
+}
+_DEFAULT_FAULT_KINDS = "500,503,drop,cut_json"
+
+
+def parse_faults(text: str) -> FaultPlan:
+    """
+    A fault plan from the text of `aelyst mock-server --faults RATE[:KIND,...]`: fault about
+    RATE of the requests, with faults chosen among KINDs: HTTP statuses (`500`, `503`),
+    `rate_limited`, `drop`, `truncate`, `not_json`, `cut_json`, `slow` (default:
+    `500,503,drop,cut_json`).
+
+    Raises:
+        ValueError: When the text cannot be read.
+    """
+    rate_text, _, kinds_text = text.partition(":")
+    rate = float(rate_text)
+    faults: list[Fault] = []
+    for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(","):
+        name = kind.strip()
+        if name.isdigit():
+            faults.append(Fault.status(int(name)))
+        elif name in _FAULT_MAKERS:
+            faults.append(_FAULT_MAKERS[name]())
+        else:
+            raise ValueError(f"unknown fault {name!r}; use a status, {', '.join(_FAULT_MAKERS)}")
+    return FaultPlan().fraction(rate, faults)

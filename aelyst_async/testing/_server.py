@@ -32,7 +32,7 @@ import math
 import urllib.parse
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 import orjson
@@ -44,6 +44,7 @@ from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
 __all__ = [
+    "DEFAULT_TOKEN",
     "OPTIONS_KEY",
     "STATS_KEY",
     "FakeAelystServer",
@@ -58,6 +59,7 @@ __all__ = [
 LinkStyle = Literal["canonical", "relative", "seed"]
 EmptyLink = Literal["empty", "null", "missing"]
 RetryAfterFormat = Literal["decimal", "integer", "http-date"]
+ResetFormat = Literal["none", "seconds", "epoch"]
 
 _PREFIX = "/v1/contact/"
 _SUFFIX = "/message/list"
@@ -65,6 +67,8 @@ _ENDPOINT = "GET /contact/{identifier}/message/list"
 _SEED_LINK = "https://api.aelyst.ai/contact/{identifier}/message/list"
 _DEFAULT_LIMIT = 10
 _MAX_LIMIT = 50
+DEFAULT_TOKEN: Final = "test-token"
+"""The token the fake server accepts unless told another."""
 _TOKEN_EPSILON = 1e-9  # float refill error must not turn "exactly one token back" into a 429
 
 
@@ -92,6 +96,11 @@ class RateLimitConfig:
         retry_after_format: `decimal` seconds (`0.25`, rounded up to the millisecond),
             `integer` seconds (rounded up), or an `http-date`.
         headers: Send `X-RateLimit-Limit` and `X-RateLimit-Remaining` on every response.
+        reset: Also send `X-RateLimit-Reset`, the time until the bucket is full again:
+            `none`, `seconds` from now (rounded up), or the `epoch` Unix time of it.
+            Only with `headers`.
+        retry_after: Send `Retry-After` on a 429 (`False`: a server that says nothing of
+            when to come back).
 
     Example:
         ```python
@@ -107,6 +116,10 @@ class RateLimitConfig:
         default="decimal", validator=attrs.validators.in_(("decimal", "integer", "http-date"))
     )
     headers: bool = True
+    reset: ResetFormat = attrs.field(
+        default="none", validator=attrs.validators.in_(("none", "seconds", "epoch"))
+    )
+    retry_after: bool = True
 
 
 def _fault_plan(value: FaultPlan | None) -> FaultPlan:
@@ -140,7 +153,7 @@ class ServerOptions:
         page_cache_size: How many encoded pages to keep (0: none).
     """
 
-    token: str | None = attrs.field(default="test-token", validator=_check_token)
+    token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
     dataset: Dataset = attrs.field(factory=Dataset)
     link_style: LinkStyle = attrs.field(
         default="canonical", validator=attrs.validators.in_(("canonical", "relative", "seed"))
@@ -218,7 +231,7 @@ class _RateLimiter:
         admitted = tokens >= 1 - _TOKEN_EPSILON
         if admitted:
             tokens = max(0.0, tokens - 1)
-        else:
+        elif config.retry_after:
             headers["Retry-After"] = _retry_after(
                 (1 - tokens) / self._rate, config.retry_after_format, self._clock
             )
@@ -226,6 +239,11 @@ class _RateLimiter:
         if config.headers:
             headers["X-RateLimit-Limit"] = str(config.requests)
             headers["X-RateLimit-Remaining"] = str(math.floor(tokens + _TOKEN_EPSILON))
+            full_in = max(0, math.ceil((config.requests - tokens) / self._rate - _TOKEN_EPSILON))
+            if config.reset == "seconds":
+                headers["X-RateLimit-Reset"] = str(full_in)
+            elif config.reset == "epoch":
+                headers["X-RateLimit-Reset"] = str(math.ceil(self._clock.wall()) + full_in)
         return admitted
 
 

@@ -46,6 +46,7 @@ import pytest
 from .. import AelystClient
 from .._client import BASE_URL_ENV, TOKEN_ENV
 from . import Dataset, FakeAelystServer, FakeClock, ServerOptions
+from ._server import DEFAULT_TOKEN
 
 try:
     import pytest_asyncio
@@ -91,7 +92,7 @@ def aelyst_token() -> str:
     """
     The API token the fake server accepts and the client sends: `"test-token"`.
     """
-    return "test-token"
+    return DEFAULT_TOKEN
 
 
 @pytest.fixture

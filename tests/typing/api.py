@@ -33,6 +33,7 @@ from aelyst_async import (
     Clock,
     DeliveryStatus,
     ExportError,
+    ExportOptions,
     ExportSnapshot,
     ExportSummary,
     FailedContact,
@@ -198,7 +199,10 @@ async def export_to_a_file(client: AelystClient) -> int:
     assert_type(summary.snapshot, ExportSnapshot)
     assert_type(summary.failed, tuple[FailedContact, ...])
     assert_type(summary.ok, bool)
-    return summary.snapshot.messages
+    options = ExportOptions(concurrency=4, checkpoint="messages.ckpt", total=2)
+    assert_type(options.checkpoint, Path | None)
+    again = await run_export(client, ["id:1"], "messages.jsonl", options=options, resume=True)
+    return summary.snapshot.messages + again.snapshot.messages
 
 
 def handle_errors(error: AelystError) -> float | None:
@@ -264,6 +268,11 @@ def custom_seams() -> AelystClient:
     limiter: RateLimiter = MyLimiter()
     clock: Clock = MyClock()
     return AelystClient("token", rate_limiter=limiter, clock=clock)
+
+
+def the_bucket_is_a_rate_limiter() -> RateLimiter:
+    """`TokenBucketLimiter` satisfies the `RateLimiter` protocol the client takes."""
+    return TokenBucketLimiter()
 
 
 async def use_the_fake_server() -> None:

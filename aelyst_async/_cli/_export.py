@@ -1,0 +1,169 @@
+"""
+`aelyst export`: many contacts' messages to a JSON Lines file, resumably.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import AsyncIterable, Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from .._export import (
+    ExportOptions,
+    ExportSummary,
+    count_contacts,
+    read_lines_in_thread,
+    run_export,
+)
+from .._protocol import MAX_LIMIT
+from ._errors import EXIT_FAILED_CONTACTS, EXIT_INTERRUPTED, Failure, run
+from ._progress import make_progress
+from ._shared import (
+    ProgressMode,
+    base_url_option,
+    concurrency_option,
+    count_option,
+    file_option,
+    make_client,
+    progress_options,
+    reports_errors,
+    token_option,
+)
+
+__all__ = ["export", "print_failures"]
+
+
+def print_failures(summary: ExportSummary, stream: TextIO) -> None:
+    """
+    List the failed contacts of an export, one per line.
+    """
+    if not summary.failed:
+        return
+    count = len(summary.failed)
+    print(f"{count:,} contact{'' if count == 1 else 's'} failed:", file=stream)
+    for failure in summary.failed:
+        print(f"  {failure.identifier}: {failure.error}: {failure.message}", file=stream)
+    print(
+        "run the same command with --resume to retry them "
+        f"(they are listed in {summary.checkpoint})",
+        file=stream,
+    )
+
+
+def _describe_summary(summary: ExportSummary) -> str:
+    snap = summary.snapshot
+    failed = f", {snap.contacts_failed:,} failed" if snap.contacts_failed else ""
+    return (
+        f"exported {snap.contacts_done:,} contacts{failed}: {snap.messages:,} messages "
+        f"in {snap.elapsed:.1f}s ({snap.requests:,} requests, {snap.rate_limited:,} rate-limited) "
+        f"to {summary.output}"
+    )
+
+
+@contextlib.contextmanager
+def _contacts_input(
+    source: str,
+) -> Iterator[tuple[Iterable[str] | AsyncIterable[str], int | None]]:
+    """
+    The contacts of `--contacts`: a regular file is counted (for the ETA), then read line by
+    line; stdin (`-`) or a pipe (`<(...)`) is read once, by a thread.
+    """
+    if source == "-":
+        if sys.stdin.isatty():
+            print(
+                "reading contacts from the terminal, one per line; end with Ctrl-D", file=sys.stderr
+            )
+        yield read_lines_in_thread(sys.stdin), None
+        return
+    if not stat.S_ISREG(os.stat(source).st_mode):
+        with open(source, encoding="utf-8") as pipe:
+            yield read_lines_in_thread(pipe), None
+        return
+    total = count_contacts(source)
+    with open(source, encoding="utf-8") as lines:
+        yield lines, total
+
+
+@click.command()
+@click.option(
+    "--contacts",
+    "contacts_source",
+    required=True,
+    metavar="FILE|-",
+    help="Identifiers, one per line (blank lines and # comments skipped); - for stdin.",
+)
+@file_option(
+    "--out",
+    required=True,
+    help="The JSON Lines file to write: one message per line with its contact.",
+)
+@concurrency_option
+@count_option("--limit", low=1, high=MAX_LIMIT, default=MAX_LIMIT, metavar=None, help="Page size.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish an interrupted export from its checkpoint (failed contacts are retried).",
+)
+@click.option("--force", is_flag=True, help="Start over, overwriting the output and checkpoint.")
+@file_option("--checkpoint", help="The checkpoint file (default: <out>.checkpoint.json).")
+@progress_options
+@token_option
+@base_url_option
+@reports_errors
+def export(
+    contacts_source: str,
+    out: Path,
+    concurrency: int,
+    limit: int,
+    resume: bool,
+    force: bool,
+    checkpoint: Path | None,
+    progress: ProgressMode,
+    progress_every: float,
+    token: str | None,
+    base_url: str | None,
+) -> None:
+    """
+    Export the messages of many contacts to a JSON Lines file, resumably.
+
+    A checkpoint next to the output records what is written: after Ctrl-C, kill -9 or a
+    crash, run the same command with --resume and every message ends up in the output
+    exactly once. Failed contacts are listed at the end and kept in the checkpoint.
+    """
+    if resume and force:
+        raise Failure("--resume and --force exclude each other")
+    client = make_client(token, base_url)
+    options = ExportOptions(
+        concurrency=concurrency,
+        limit=limit,
+        resume=resume,
+        overwrite=force,
+        checkpoint=checkpoint,
+        progress=make_progress(progress, every=progress_every, stream=sys.stderr, title="export"),
+    )
+
+    async def work() -> ExportSummary:
+        with _contacts_input(contacts_source) as (contacts, total):
+            async with client:
+                return await run_export(client, contacts, out, options=options, total=total)
+
+    try:
+        summary = run(work)
+    except Failure as error:
+        if error.status == EXIT_INTERRUPTED:
+            raise Failure(
+                "interrupted; the checkpoint is saved: run the same command with --resume "
+                "to finish",
+                EXIT_INTERRUPTED,
+            ) from None
+        raise
+    click.echo(_describe_summary(summary))
+    print_failures(summary, sys.stderr)
+    if not summary.ok:
+        raise click.exceptions.Exit(EXIT_FAILED_CONTACTS)

@@ -1,0 +1,90 @@
+"""
+`aelyst mock-server`: the fake Aelyst server, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .._client import BASE_URL_ENV, TOKEN_ENV
+from .._exceptions import AelystError
+from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
+from ..testing._data import MAX_CONTACTS
+from ..testing._faults import parse_faults
+from ..testing._server import DEFAULT_TOKEN
+from ._errors import Failure, one_line
+from ._shared import count_option, messages_option, parse_messages, reports_errors
+
+__all__ = ["mock_server"]
+
+
+@click.command("mock-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="0: any free port.",
+)
+@count_option(
+    "--contacts",
+    low=0,
+    high=MAX_CONTACTS,
+    default=1000,
+    metavar=None,
+    help="Contacts id:1 to id:N.",
+)
+@messages_option
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Another seed, other messages."
+)
+@count_option(
+    "--rate-limit", low=0, default=10, metavar="R", help="Requests per second (0: unlimited)."
+)
+@click.option(
+    "--faults",
+    metavar="RATE[:KIND,...]",
+    help="Answer about RATE of requests badly, e.g. 0.1 or 0.05:503,drop.",
+)
+@click.option(
+    "--token", default=DEFAULT_TOKEN, show_default=True, help="The token the server accepts."
+)
+@reports_errors
+def mock_server(
+    host: str,
+    port: int,
+    contacts: int,
+    messages: str,
+    seed: int,
+    rate_limit: int,
+    faults: str | None,
+    token: str,
+) -> None:
+    """
+    Run a fake Aelyst server until Ctrl-C, for trying the SDK and the CLI locally.
+    """
+    try:
+        dataset = Dataset(seed=seed, contacts=contacts, messages=parse_messages(messages))
+        plan = parse_faults(faults) if faults else None
+    except (ValueError, AelystError) as error:
+        raise Failure(f"invalid option: {one_line(error)}") from None
+
+    def ready(server: FakeAelystServer) -> None:
+        click.echo(f"Fake Aelyst server on {server.url} (Ctrl-C to stop)")
+        click.echo(f"  token: {token}")
+        click.echo(f"  contacts: id:1 to id:{contacts}, {dataset.total_messages:,} messages")
+        click.echo(f"  export {BASE_URL_ENV}={server.url} {TOKEN_ENV}={token}")
+        sys.stdout.flush()
+
+    run_server(
+        host,
+        port,
+        token=token,
+        dataset=dataset,
+        rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
+        faults=plan,
+        on_ready=ready,
+    )

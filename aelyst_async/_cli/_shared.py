@@ -1,0 +1,168 @@
+"""
+What the commands share: the error wrapper, the client, and the options several commands take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar
+
+import click
+
+from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
+from .._exceptions import AelystError
+from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from .._export._progress import PLAIN_PROGRESS_EVERY
+from ._errors import EXIT_ERROR, Failure, one_line
+
+__all__ = [
+    "ProgressMode",
+    "base_url_option",
+    "concurrency_option",
+    "count_option",
+    "file_option",
+    "make_client",
+    "messages_option",
+    "parse_messages",
+    "progress_options",
+    "reports_errors",
+    "token_option",
+]
+
+P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
+
+ProgressMode = Literal["auto", "bar", "lines", "none"]
+
+
+def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """
+    Turn what a command raises into one line on stderr and an exit status (the package's
+    rule 2): a `Failure` as it says, an SDK or OS error with status 1.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except BrokenPipeError:  # `| head`: the reader has all it wanted
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(EXIT_ERROR) from None
+        except (Failure, AelystError, OSError) as error:
+            status = error.status if isinstance(error, Failure) else EXIT_ERROR
+            click.echo(f"error: {one_line(error)}", err=True)
+            raise click.exceptions.Exit(status) from None
+
+    return wrapper
+
+
+def make_client(token: str | None, base_url: str | None) -> AelystClient:
+    """
+    The client of `--token` and `--base-url`.
+
+    Raises:
+        Failure: Without a token.
+    """
+    if not token:
+        raise Failure(f"no API token: pass --token or set {TOKEN_ENV}")
+    return AelystClient(token, base_url=base_url)
+
+
+def parse_messages(text: str) -> int | tuple[int, int]:
+    """
+    `--messages`: a number per contact (`40`) or a range each contact draws from (`0-100`).
+
+    Raises:
+        ValueError: When the text is neither.
+    """
+    low, dash, high = text.partition("-")
+    return (int(low), int(high)) if dash else int(text)
+
+
+token_option = click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    show_default=False,
+    metavar="TOKEN",
+    help="The API token.",
+)
+base_url_option = click.option(
+    "--base-url",
+    envvar=BASE_URL_ENV,
+    show_envvar=True,
+    metavar="URL",
+    help=f"The API's base URL (default: {DEFAULT_BASE_URL}).",
+)
+messages_option = click.option(
+    "--messages",
+    default="0-100",
+    show_default=True,
+    metavar="N|MIN-MAX",
+    help="Messages per contact.",
+)
+
+
+def file_option(*declarations: str, help: str, required: bool = False) -> Callable[[F], F]:
+    """
+    An option naming a file (not a directory), given to the command as a `Path`.
+    """
+    return click.option(
+        *declarations,
+        required=required,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
+def count_option(
+    name: str, *, low: int, high: int | None = None, default: int, metavar: str | None, help: str
+) -> Callable[[F], F]:
+    """
+    An option of a whole number from `low` to `high`, its default shown in the help.
+    """
+    return click.option(
+        name,
+        type=click.IntRange(low, high),
+        default=default,
+        show_default=True,
+        metavar=metavar,
+        help=help,
+    )
+
+
+concurrency_option = count_option(
+    "--concurrency",
+    low=1,
+    high=MAX_CONCURRENCY,
+    default=DEFAULT_CONCURRENCY,
+    metavar=None,
+    help="Contacts at once.",
+)
+
+
+def progress_options(command: F) -> F:
+    """
+    `--progress` and `--progress-every`, for the commands that export.
+    """
+    command = click.option(
+        "--progress-every",
+        type=click.FloatRange(min=0),
+        default=PLAIN_PROGRESS_EVERY,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds between two plain progress lines.",
+    )(command)
+    return click.option(
+        "--progress",
+        type=click.Choice(["auto", "bar", "lines", "none"]),
+        default="auto",
+        show_default=True,
+        help="A live bar on a terminal, plain lines otherwise (on stderr).",
+    )(command)

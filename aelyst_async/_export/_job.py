@@ -1,0 +1,291 @@
+"""
+One run of an export: open or resume it, write each page, checkpoint, and stop cleanly (the
+package's rules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._bulk import FailureResult, PageResult
+from .._clock import Clock, SystemClock
+from .._exceptions import AelystError, AuthenticationError, ExportError
+from ._checkpoint import Checkpoint, Entry
+from ._input import ContactsInput
+from ._options import ExportOptions
+from ._output import Output, write_atomically
+from ._progress import PROGRESS_TICK, ExportSnapshot
+from ._results import ExportSummary, FailedContact
+from ._schedule import Schedule
+
+if TYPE_CHECKING:
+    from .._client import AelystClient
+
+__all__ = ["ExportJob"]
+
+
+@attrs.define
+class _Tally:
+    """
+    The counters of the whole job: the earlier runs' (from the checkpoint) and this run's.
+    """
+
+    done: int = 0
+    messages: int = 0
+    pages: int = 0
+    earlier_requests: int = 0
+    earlier_rate_limited: int = 0
+    earlier_elapsed: float = 0.0
+    finished_this_run: int = 0
+
+    @classmethod
+    def restore(cls, counters: dict[str, float]) -> _Tally:
+        return cls(
+            done=int(counters.get("contacts_done", 0)),
+            messages=int(counters.get("messages", 0)),
+            pages=int(counters.get("pages", 0)),
+            earlier_requests=int(counters.get("requests", 0)),
+            earlier_rate_limited=int(counters.get("rate_limited", 0)),
+            earlier_elapsed=counters.get("elapsed", 0.0),
+        )
+
+
+class ExportJob:
+    """
+    One run of an export (see the package's rules); `run_export` is its public face.
+
+    Args:
+        client: The client to list with.
+        contacts: The input.
+        out: The JSON Lines file.
+        options: How to run.
+    """
+
+    def __init__(
+        self,
+        client: AelystClient,
+        contacts: Iterable[str] | AsyncIterable[str],
+        out: Path,
+        options: ExportOptions,
+    ) -> None:
+        self._client = client
+        self._out_path = out
+        self._checkpoint_path = options.checkpoint_of(out)
+        self._options = options
+        self._clock: Clock = options.clock or SystemClock()
+        self._contacts = ContactsInput(contacts)
+        self._schedule = Schedule(self._contacts)
+        self._failed: dict[int, FailedContact] = {}
+        self._output: Output | None = None
+        self._checkpointed = False
+        self._resumed = False
+        self._tally = _Tally()
+        self._start_requests = client.stats.requests
+        self._start_rate_limited = client.stats.rate_limited
+        self._started = self._clock.monotonic()
+        self._last_checkpoint = self._started
+        self._pages_since_checkpoint = 0
+
+    async def _open(self) -> Output:
+        """
+        Open the output, resuming from the checkpoint when asked to (rules 5 and 7).
+        """
+        options = self._options
+        exists = self._checkpoint_path.exists()
+        if exists and not options.resume and not options.overwrite:
+            raise ExportError(
+                f"a checkpoint {str(self._checkpoint_path)!r} exists: resume the export "
+                "(--resume), or delete the checkpoint to start over (--force)"
+            )
+        if not (exists and options.resume):
+            if (
+                not options.overwrite
+                and self._out_path.exists()
+                and self._out_path.stat().st_size > 0
+            ):
+                raise ExportError(
+                    f"{str(self._out_path)!r} exists and has no checkpoint to resume from; "
+                    "delete it or choose another output"
+                )
+            return Output(self._out_path, offset=0)
+        state = Checkpoint.load(self._checkpoint_path)
+        # The input is checked before the output is touched (truncated to the offset).
+        await self._contacts.skip_consumed(state.next_index, state.input_digest)
+        output = Output(self._out_path, offset=state.offset)
+        self._resumed = True
+        # In progress and failed contacts go first, in input order.
+        unfinished = dict(state.in_progress)
+        for index, failure in state.failed.items():
+            unfinished[index] = Entry(failure.identifier, failure.resume_cursor)
+        self._schedule.restore(unfinished)
+        self._tally = _Tally.restore(state.counters)
+        return output
+
+    def snapshot(self) -> ExportSnapshot:
+        """
+        The counters now.
+        """
+        stats = self._client.stats
+        tally = self._tally
+        total = self._options.total
+        ran = self._clock.monotonic() - self._started
+        eta: float | None = None
+        if total is not None and tally.finished_this_run and ran > 0:
+            left = max(0, total - tally.done - len(self._failed))
+            eta = left * ran / tally.finished_this_run
+        return ExportSnapshot(
+            contacts_done=tally.done,
+            contacts_failed=len(self._failed),
+            contacts_total=total,
+            contacts_active=self._schedule.active,
+            messages=tally.messages,
+            pages=tally.pages,
+            requests=tally.earlier_requests + stats.requests - self._start_requests,
+            rate_limited=tally.earlier_rate_limited + stats.rate_limited - self._start_rate_limited,
+            elapsed=tally.earlier_elapsed + ran,
+            eta=eta,
+        )
+
+    def _checkpoint(self, output: Output) -> None:
+        offset = output.sync()
+        snapshot = self.snapshot()
+        state = Checkpoint(
+            output=str(self._out_path),
+            offset=offset,
+            next_index=self._contacts.consumed,
+            input_digest=self._contacts.digest(),
+            in_progress=self._schedule.in_progress(),
+            failed=self._failed,
+            counters={
+                "contacts_done": snapshot.contacts_done,
+                "contacts_failed": snapshot.contacts_failed,
+                "messages": snapshot.messages,
+                "pages": snapshot.pages,
+                "requests": snapshot.requests,
+                "rate_limited": snapshot.rate_limited,
+                "elapsed": round(snapshot.elapsed, 3),
+            },
+        )
+        write_atomically(self._checkpoint_path, state.to_json())
+        self._checkpointed = True
+        self._last_checkpoint = self._clock.monotonic()
+        self._pages_since_checkpoint = 0
+
+    def _handle(self, output: Output, result: PageResult | FailureResult) -> None:
+        try:
+            index = self._schedule.index_of(result.identifier)
+        except KeyError:  # pragma: no cover - list_many only returns what it was given
+            raise AelystError(
+                f"list_many returned a contact it was not given: {result.identifier!r}"
+            ) from None
+        tally = self._tally
+        if isinstance(result, PageResult):
+            items = result.page.items
+            if items:
+                # Imported with the first page written, not with the SDK (see `_decoding`).
+                from .._converter import converter, dump_json
+
+                contact = result.identifier
+                output.write(
+                    b"".join(
+                        dump_json({"contact": contact, "message": converter.unstructure(message)})
+                        + b"\n"
+                        for message in items
+                    )
+                )
+            tally.messages += len(items)
+            tally.pages += 1
+            self._pages_since_checkpoint += 1
+            if result.resume_cursor is None:
+                self._schedule.finish(index)
+                tally.done += 1
+                tally.finished_this_run += 1
+            else:
+                self._schedule.advance(index, result.resume_cursor)
+        else:
+            if isinstance(result.error, AuthenticationError):
+                raise result.error  # rule 8: the entry stays in progress
+            # Our own cursor, not the error's: it is where this contact's output ends.
+            entry = self._schedule.finish(index)
+            self._failed[index] = FailedContact(
+                index=index,
+                identifier=entry.identifier,
+                error=type(result.error).__name__,
+                message=str(result.error),
+                resume_cursor=entry.cursor,
+            )
+            tally.finished_this_run += 1
+        if (
+            self._pages_since_checkpoint >= self._options.checkpoint_pages
+            or self._clock.monotonic() - self._last_checkpoint >= self._options.checkpoint_interval
+        ):
+            self._checkpoint(output)
+
+    async def _tick(self) -> None:
+        progress = self._options.progress
+        assert progress is not None
+        while True:
+            progress.update(self.snapshot())
+            await self._clock.sleep(PROGRESS_TICK)
+
+    async def _export(self, output: Output) -> None:
+        """
+        List every contact of the input, stream after stream (rule 6), writing each page.
+        """
+        while True:
+            feed, cursors = self._schedule.next_stream()
+            async with self._client.messages.list_many(
+                feed,
+                concurrency=self._options.concurrency,
+                limit=self._options.limit,
+                cursors=cursors,
+            ) as stream:
+                async for result in stream:
+                    self._handle(output, result)
+            self._contacts.raise_error()
+            if not self._schedule.has_upcoming:
+                return
+
+    async def run(self) -> ExportSummary:
+        """
+        Run the export to its end (see the package's rules).
+        """
+        progress = self._options.progress
+        ticker: asyncio.Task[None] | None = None
+        output: Output | None = None
+        saved = False
+        try:
+            output = await self._open()
+            self._checkpoint(output)
+            if progress is not None:
+                ticker = asyncio.create_task(self._tick())
+            await self._export(output)
+            self._checkpoint(output)
+            saved = True
+            return ExportSummary(
+                output=self._out_path,
+                checkpoint=self._checkpoint_path,
+                snapshot=self.snapshot(),
+                failed=tuple(failure for _, failure in sorted(self._failed.items())),
+                resumed=self._resumed,
+            )
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            if output is not None:
+                # Rule 4: stopped for any reason, once the export has started (its first
+                # checkpoint written) and unless the output is in doubt.
+                if not saved and self._checkpointed and not output.broken:
+                    with contextlib.suppress(OSError):
+                        self._checkpoint(output)
+                output.close()
+                if progress is not None:
+                    progress.close(self.snapshot())

@@ -1,0 +1,125 @@
+"""
+`ExportOptions`: how an export runs, as one value validated on construction.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypedDict
+
+import attrs
+
+from .._bulk import check_concurrency
+from .._clock import Clock
+from .._exceptions import InvalidArgumentError
+from .._protocol import MAX_LIMIT, check_limit
+
+if TYPE_CHECKING:
+    from ._progress import ExportProgress
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
+    "ExportOptionChanges",
+    "ExportOptions",
+    "default_checkpoint_path",
+]
+
+DEFAULT_CONCURRENCY: Final = 8
+MAX_CONCURRENCY: Final = 1000
+"""The most contacts `list_many` lists at once (the bound `check_concurrency` enforces)."""
+
+
+def default_checkpoint_path(out: str | os.PathLike[str]) -> Path:
+    """
+    The checkpoint of an output file: `<out>.checkpoint.json`.
+    """
+    path = Path(out)
+    return path.with_name(path.name + ".checkpoint.json")
+
+
+def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _check_concurrency(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_concurrency(value)
+
+
+def _check_limit(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_limit(value)
+
+
+def _check_interval(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # Infinity is allowed: checkpoints every `checkpoint_pages` pages only.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidArgumentError(f"checkpoint_interval must be a number >= 0, not {value!r}")
+
+
+def _check_pages(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"checkpoint_pages must be an integer >= 1, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class ExportOptions:
+    """
+    How `run_export` runs: one value, validated when it is made, that can be kept and reused.
+
+    Args:
+        concurrency: Contacts listed at once.
+        limit: Page size, 1 to 50 (`None`: the server's default).
+        resume: Finish the export a checkpoint describes (retrying its failed contacts), or
+            start one when there is neither checkpoint nor output.
+        overwrite: Start over even if a checkpoint or an output exists.
+        checkpoint: The checkpoint file; `<out>.checkpoint.json` by default.
+        progress: Told where the export stands, every fraction of a second.
+        total: How many contacts the input has, when known (for the ETA).
+        clock: The clock of the checkpoint and progress intervals (the system's by default).
+        checkpoint_interval: Seconds between two checkpoints, at most.
+        checkpoint_pages: Pages between two checkpoints, at most.
+
+    Raises:
+        InvalidArgumentError: Naming an option whose value is invalid.
+
+    Example:
+        ```python
+        options = ExportOptions(concurrency=16, resume=True)
+        summary = await run_export(client, ["id:1", "id:2"], "messages.jsonl", options=options)
+        ```
+    """
+
+    concurrency: int = attrs.field(default=DEFAULT_CONCURRENCY, validator=_check_concurrency)
+    limit: int | None = attrs.field(default=MAX_LIMIT, validator=_check_limit)
+    resume: bool = False
+    overwrite: bool = False
+    checkpoint: Path | None = attrs.field(default=None, converter=_optional_path)
+    progress: ExportProgress | None = None
+    total: int | None = None
+    clock: Clock | None = None
+    checkpoint_interval: float = attrs.field(default=0.5, validator=_check_interval)
+    checkpoint_pages: int = attrs.field(default=200, validator=_check_pages)
+
+    def checkpoint_of(self, out: Path) -> Path:
+        """
+        The checkpoint file of an export to `out`.
+        """
+        return self.checkpoint if self.checkpoint is not None else default_checkpoint_path(out)
+
+
+class ExportOptionChanges(TypedDict, total=False):
+    """
+    The fields of `ExportOptions`, as keyword arguments of `run_export` (for type checkers).
+    """
+
+    concurrency: int
+    limit: int | None
+    resume: bool
+    overwrite: bool
+    checkpoint: str | os.PathLike[str] | None
+    progress: ExportProgress | None
+    total: int | None
+    clock: Clock | None
+    checkpoint_interval: float
+    checkpoint_pages: int
