@@ -39,6 +39,7 @@ from ._exceptions import (
 )
 from ._identifiers import Identifier
 from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
+from ._logs import configure_from_env as _configure_logging
 from ._models import (
     DeliveryStatus,
     Message,
@@ -54,6 +55,7 @@ from ._models import (
 )
 from ._pagination import MessagePager
 from ._protocol import Response, Transport
+from ._response import ResponseInfo
 from ._sharding import Shard, shard_of
 
 if typing.TYPE_CHECKING:
@@ -101,6 +103,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+_configure_logging()  # $AELYST_LOG, read once on import
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "NO_SAFE_CURSOR",
@@ -147,6 +151,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "Response",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",

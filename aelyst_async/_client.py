@@ -13,15 +13,17 @@ Rules:
    refused with an `AelystError` that says what to do (aiohttp's session, and the limiter,
    cannot move between loops). A client dropped with its own session open warns once, with
    a `RuntimeWarning` (shown by default, like asyncio's "never awaited"), how to close it.
+5. Each page fetch is one `PageCall`: it counts, logs and traces the attempts, and gives the
+   page or the error its `ResponseInfo` (`_instrument.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
-import platform
-import sys
+import ssl as _ssl
 import warnings
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
@@ -37,8 +39,10 @@ from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
 from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
 from ._identifiers import Identifier, coerce_identifier
+from ._instrument import PageCall, Telemetry
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
+from ._network import check_ssl, proxy_for, request_headers
 from ._pagination import FetchPage, MessagePager
 from ._protocol import (
     LIST_MESSAGES_PATH,
@@ -52,7 +56,6 @@ from ._protocol import (
 )
 from ._retry import call_with_retries
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
-from ._version import sdk_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -82,11 +85,6 @@ class _Default:
 
 DEFAULT: Final = _Default()
 """The default of `rate_limiter=`: a `TokenBucketLimiter` of the client's own."""
-
-
-def _user_agent() -> str:
-    # Read when the first client is made, not when the SDK is imported (see `_version`).
-    return f"aelyst-async/{sdk_version()} python/{platform.python_version()} {sys.platform}"
 
 
 class _Secret:
@@ -154,59 +152,35 @@ class _PageFetcher:
         )
 
 
-@attrs.define
-class _PageCall:
+def _check_transport(
+    transport: object,
+    *,
+    session: object,
+    proxy: object,
+    trust_env: object,
+    ssl: object,
+) -> Transport:
     """
-    One call of the route, attempt by attempt: what the retry loop sends.
+    Validate `transport=`: a `Transport`, without the options of the SDK's own.
 
-    Attributes:
-        transport: Sends each attempt.
-        url: The URL of the page, on the client's base URL (rule 1: the only place the
-            token goes).
-        headers: The request headers, the token's among them.
-        timeout: The timeouts of each attempt.
-        max_bytes: The cap on a body (`max_response_bytes`), or `None`.
-        stats: The client's counters.
+    Raises:
+        InvalidArgumentError: Naming what is wrong.
     """
-
-    transport: Transport
-    url: str
-    headers: Mapping[str, str]
-    timeout: Timeout
-    max_bytes: int | None
-    stats: ClientStats
-    attempts: int = 0
-
-    async def send(self, remaining: float | None) -> Response:
-        """
-        Send one attempt, count it, and refuse a body over the cap.
-        """
-        self.attempts += 1
-        self.stats.requests += 1
-        if self.attempts > 1:
-            self.stats.retries += 1
-        response = await self.transport.get(
-            self.url, self.headers, timeout=self.timeout, remaining=remaining
+    if not callable(getattr(transport, "get", None)) or not callable(
+        getattr(transport, "aclose", None)
+    ):
+        raise InvalidArgumentError(
+            f"transport must have the methods get() and aclose() of a Transport, not {transport!r}"
         )
-        if response.status == 429:
-            self.stats.rate_limited += 1
-        self.check_size(response)
-        return response
-
-    def check_size(self, response: Response) -> None:
-        """
-        Refuse a body over the cap, whichever transport read it (the SDK's own stops reading
-        at the cap; another may not).
-        """
-        if self.max_bytes is not None and len(response.body) > self.max_bytes:
-            raise ResponseTooLargeError(
-                f"the response body is {len(response.body)} bytes, over the "
-                f"{self.max_bytes}-byte cap (max_response_bytes): GET {self.url}",
-                status=response.status,
-                limit=self.max_bytes,
-                received=len(response.body),
-                url=self.url,
-            )
+    own = {"session": session, "proxy": proxy, "trust_env": trust_env}
+    given = [f"{name}=" for name, value in own.items() if value is not None]
+    given += ["ssl="] if ssl is not True else []
+    if given:
+        raise InvalidArgumentError(
+            f"{', '.join(given)} {'configure' if len(given) > 1 else 'configures'} the SDK's "
+            f"own transport: pass either that or transport=, not both (transport={transport!r})"
+        )
+    return transport  # type: ignore[return-value]  # its methods checked above
 
 
 class Messages:
@@ -338,16 +312,30 @@ class AelystClient:
         rate_limiter: The limiter shared by every request of this client: by default a
             `TokenBucketLimiter` of its own; pass one to share a quota between clients, or
             `None` to turn pacing off.
-        session: An `aiohttp.ClientSession` to borrow; it is not closed by the client.
+        session: An `aiohttp.ClientSession` to borrow; it is not closed by the client, and
+            keeps its own proxy and TLS settings unless `proxy=` or `ssl=` are given.
         clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
         max_response_bytes: The largest response body read, in bytes (default 16 MiB, some
             hundred times a full page); a longer one raises `ResponseTooLargeError`, counted
             after decompression. `None` lifts the cap (only for a server you trust). A
             transport of your own bounds its own reads; the client refuses a longer body
             when it returns one.
+        proxy: The proxy every request goes through, e.g. `http://user:pass@proxy:3128`;
+            by default the one the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
+            `NO_PROXY`), read when the client is created.
+        trust_env: Whether to read the proxy from the environment (default `True`); for a
+            borrowed `session`, set `trust_env` on that session instead.
+        ssl: `True` to verify the server's certificate, `False` not to (never in
+            production), or an `ssl.SSLContext` (a private CA, a client certificate).
+        default_headers: Headers sent with every request; they cannot set `Authorization`
+            nor `User-Agent`.
+        user_agent: Appended to the SDK's own `User-Agent`, e.g. `"my-app/1.2"`.
+        telemetry: Where traces and metrics go, e.g. `aelyst_async.otel.OpenTelemetry()`
+            (the `otel` extra); `None`, the default, traces nothing and imports nothing.
         transport: The `Transport` every request goes through, instead of the SDK's own
             aiohttp one (another HTTP library, a test double); the client closes it when it
-            is closed. Not with `session=`, which configures the SDK's own.
+            is closed. Not with `session=`, `proxy=`, `trust_env=` nor `ssl=`, which
+            configure the SDK's own.
 
     Raises:
         InvalidArgumentError: When no token is given nor set, or an option is invalid.
@@ -371,6 +359,12 @@ class AelystClient:
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | yarl.URL | None = None,
+        trust_env: bool | None = None,
+        ssl: _ssl.SSLContext | bool = True,
+        default_headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+        telemetry: Telemetry | None = None,
         transport: Transport | None = None,
     ) -> None:
         if token is None:
@@ -381,11 +375,17 @@ class AelystClient:
             )
         if token != token.strip() or any(ord(c) < 32 for c in token):
             raise InvalidArgumentError("the API token contains whitespace or control characters")
-        self._token = _Secret(
-            token, headers={"Accept": "application/json", "User-Agent": _user_agent()}
-        )
+        self._token = _Secret(token, headers=request_headers(default_headers, user_agent))
         self._base_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        )
+        if session is not None and trust_env is not None:
+            raise InvalidArgumentError(
+                "trust_env= applies to the session the client creates; "
+                "set it on the session you pass instead"
+            )
+        resolved_proxy = proxy_for(
+            self._base_url, proxy=proxy, trust_env=session is None and trust_env is not False
         )
         self._timeout = Timeout.coerce(timeout)
         self._retry = _check_retry(retry) or RetryPolicy()
@@ -394,37 +394,27 @@ class AelystClient:
             rate_limiter = TokenBucketLimiter(clock=self._clock)
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
-        self._route_description = f"GET {self._base_url.path}{LIST_MESSAGES_PATH}"
+        self._route = f"{self._base_url.path}{LIST_MESSAGES_PATH}"
+        self._route_description = f"GET {self._route}"
         self._max_bytes = check_int(
             "max_response_bytes", max_response_bytes, low=1024, optional=True
         )
-        self._transport = self._make_transport(transport, session)
+        if transport is None:
+            self._transport: Transport = AiohttpTransport(
+                session,
+                max_response_bytes=self._max_bytes,
+                proxy=resolved_proxy,
+                ssl=check_ssl(ssl),
+            )
+        else:
+            self._transport = _check_transport(
+                transport, session=session, proxy=proxy, trust_env=trust_env, ssl=ssl
+            )
+        self._telemetry = telemetry
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()
         self.messages = Messages(self)
-
-    def _make_transport(
-        self, transport: Transport | None, session: aiohttp.ClientSession | None
-    ) -> Transport:
-        """
-        The transport given, or the SDK's own aiohttp one on `session`.
-        """
-        if transport is None:
-            return AiohttpTransport(session, max_response_bytes=self._max_bytes)
-        if session is not None:
-            raise InvalidArgumentError(
-                "session= configures the SDK's own transport: pass either session= or "
-                f"transport=, not both (transport={transport!r})"
-            )
-        if not callable(getattr(transport, "get", None)) or not callable(
-            getattr(transport, "aclose", None)
-        ):
-            raise InvalidArgumentError(
-                f"transport must have the methods get() and aclose() of a Transport, "
-                f"not {transport!r}"
-            )
-        return transport
 
     @property
     def base_url(self) -> yarl.URL:
@@ -481,6 +471,27 @@ class AelystClient:
         if getattr(transport, "owns_open_session", False) and not self._closed:
             _warnings.warn(_UNCLOSED.format(self), RuntimeWarning, stacklevel=1)
 
+    async def _get(self, url: str, *, timeout: Timeout, remaining: float | None) -> Response:
+        """
+        One attempt through the transport; a body over the cap is refused, whichever
+        transport read it (the SDK's own stops reading at the cap, another may not).
+        """
+        # The token is only ever put into a request built on the base URL.
+        response = await self._transport.get(
+            url, self._token.request_headers(), timeout=timeout, remaining=remaining
+        )
+        size, cap = len(response.body), self._max_bytes
+        if cap is not None and size > cap:
+            raise ResponseTooLargeError(
+                f"the response body is {size} bytes, over the {cap}-byte cap "
+                f"(max_response_bytes): GET {url}",
+                status=response.status,
+                limit=cap,
+                received=size,
+                url=url,
+            )
+        return response
+
     async def _fetch_page(
         self,
         identifier: Identifier,
@@ -494,21 +505,27 @@ class AelystClient:
             raise AelystError("the client is closed")
         self._check_loop()
         attempt_timeout = timeout or self._timeout
-        call = _PageCall(
-            transport=self._transport,
-            url=list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor),
-            headers=self._token.request_headers(),
-            timeout=attempt_timeout,
-            max_bytes=self._max_bytes,
+        url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
+        call = PageCall(
+            functools.partial(self._get, url, timeout=attempt_timeout),
+            clock=self._clock,
             stats=self.stats,
+            route=self._route,
+            base_url=self._base_url,
+            identifier=identifier,
+            url=url,
         )
-        return await call_with_retries(
+        fetch = call_with_retries(
             call.send,
             decode_page,
             policy=retry or self._retry,
-            limiter=self._limiter,
+            limiter=None if self._limiter is None else call.timed(self._limiter),
             key=self._limiter_key,
             clock=self._clock,
             total=attempt_timeout.total,
             description=self._route_description,
         )
+        if self._telemetry is None:
+            return await fetch
+        with call.traced(self._telemetry):  # the span is current while `fetch` runs
+            return await fetch

@@ -47,6 +47,7 @@ from ._clock import SystemClock
 
 if TYPE_CHECKING:
     from ._models import Page, RateLimit
+    from ._response import ResponseInfo
 
 __all__ = [
     "NO_SAFE_CURSOR",
@@ -228,11 +229,16 @@ class APIError(AelystError):
 
     Attributes:
         url: The URL of the request (it never carries the token).
+        response: The response the error came from (status, redacted headers, request id,
+            attempts, timing), or `None` when no response arrived.
     """
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str | None = None, response: ResponseInfo | None = None
+    ) -> None:
         super().__init__(message)
         self.url = url
+        self.response = response
 
 
 class APIConnectionError(APIError):
@@ -276,12 +282,18 @@ class APIResponseDecodeError(APIError):
     """
 
     def __init__(
-        self, message: str, *, status: int, body: bytes | str | None, url: str | None = None
+        self,
+        message: str,
+        *,
+        status: int,
+        body: bytes | str | None,
+        url: str | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
         self.status = status
         self.body = body_excerpt(body)
         shown = body_excerpt(self.body, _SHOWN_BODY_CHARS)
-        super().__init__(f"{message} (HTTP {status}, body: {shown!r})", url=url)
+        super().__init__(f"{message} (HTTP {status}, body: {shown!r})", url=url, response=response)
 
 
 class ResponseTooLargeError(APIError):
@@ -326,8 +338,8 @@ class APIStatusError(APIError):
         headers: The response headers.
         body: An excerpt of the response body (at most `BODY_EXCERPT_CHARS` characters).
         rate_limit: The rate-limit state the response reported.
-        received_at: When the response arrived (aware UTC): by the client's clock, or the
-            system's when not given.
+        received_at: When the response arrived (aware UTC; on the client's clock): the
+            `received_at` of `response`, else the one given, else the system clock's now.
     """
 
     def __init__(
@@ -341,16 +353,19 @@ class APIStatusError(APIError):
         body: bytes | str | None = None,
         rate_limit: RateLimit | None = None,
         url: str | None = None,
+        response: ResponseInfo | None = None,
         received_at: _dt.datetime | None = None,
     ) -> None:
-        super().__init__(message, url=url)
+        super().__init__(message, url=url, response=response)
         self.status = status
         self.code = code
         self.api_message = None if api_message is None else body_excerpt(api_message)
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit
-        if received_at is None:
+        if response is not None:
+            received_at = response.received_at
+        elif received_at is None:
             received_at = _dt.datetime.fromtimestamp(SystemClock().wall(), _dt.timezone.utc)
         self.received_at = received_at
 

@@ -44,6 +44,7 @@ from ._exceptions import (
 )
 from ._identifiers import Identifier
 from ._models import RateLimit
+from ._response import ResponseInfo
 
 if TYPE_CHECKING:
     from ._config import Timeout
@@ -65,6 +66,7 @@ __all__ = [
     "parse_rate_limit",
     "parse_reset",
     "parse_retry_after",
+    "redact_url",
     "utc_datetime",
 ]
 
@@ -86,12 +88,15 @@ class Response:
             headers are such mappings).
         body: The whole body, decompressed.
         url: The URL requested.
+        info: What pages and errors made of it carry; the client sets it (a transport leaves
+            it `None`).
     """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
     url: str = ""
+    info: ResponseInfo | None = None
 
 
 class Transport(Protocol):
@@ -346,16 +351,13 @@ def _not_found_detail(url: str, *, from_api: bool) -> str:
     return detail
 
 
-def error_for_response(
-    response: Response, rate_limit: RateLimit, *, received_at: float | None = None
-) -> APIStatusError | None:
+def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusError | None:
     """
     Classify a response: `None` for a 2xx, else the typed error to raise.
 
     Args:
         response: The response.
         rate_limit: What its rate-limit headers said.
-        received_at: When it arrived, in seconds since the epoch (the client clock's `wall()`).
     """
     status = response.status
     if 200 <= status < 300:
@@ -382,7 +384,7 @@ def error_for_response(
         body=response.body,
         rate_limit=rate_limit,
         url=response.url,
-        received_at=None if received_at is None else utc_datetime(received_at),
+        response=response.info,
     )
 
 
@@ -441,6 +443,35 @@ def list_messages_url(
     if cursor is not None:
         query.append(f"cursorId={quote(cursor, safe='')}")
     return f"{url}?{'&'.join(query)}" if query else url
+
+
+REDACTED_PART = "REDACTED"
+
+
+def redact_url(url: str | yarl.URL) -> str:
+    """
+    A URL as logs and traces may show it: the path segment after `contact` (the identifier)
+    and every query value but `limit` (the cursor) become `REDACTED`; credentials and fragment
+    are dropped. Any other URL keeps its path.
+
+    Example:
+        ```python
+        redact_url("https://api.aelyst.ai/v1/contact/email:a%40b.c/message/list?cursorId=9")
+        # 'https://api.aelyst.ai/v1/contact/REDACTED/message/list?cursorId=REDACTED'
+        ```
+    """
+    parsed = url if isinstance(url, yarl.URL) else yarl.URL(url, encoded=True)
+    segments = parsed.raw_path.split("/")
+    for index in range(1, len(segments)):
+        if segments[index - 1] == "contact":
+            segments[index] = REDACTED_PART
+    redacted = "/".join(segments)
+    pairs = [part.partition("=") for part in parsed.raw_query_string.split("&") if part]
+    query = "&".join(
+        f"{name}={value if name == 'limit' else REDACTED_PART}" for name, _, value in pairs
+    )
+    origin = str(parsed.origin()) if parsed.is_absolute() else ""
+    return f"{origin}{redacted}" + (f"?{query}" if query else "")
 
 
 MAX_LINK_CHARS = 8192

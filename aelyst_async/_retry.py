@@ -180,7 +180,7 @@ async def call_with_retries(
             rate_limit = parse_rate_limit(response.headers, now=clock.wall())
             if limiter is not None:
                 limiter.observe(key, response.status, _capped(rate_limit, policy))
-            status_error = error_for_response(response, rate_limit, received_at=clock.wall())
+            status_error = error_for_response(response, rate_limit)
             if status_error is None:
                 try:
                     return await _decode(decode, response, rate_limit, deadline, attempt)

@@ -148,7 +148,9 @@ async def test_a_transport_and_a_session_together_are_refused() -> None:
     """`session=` configures the SDK's own transport: both at once is an error, at once."""
     transport = HttpxTransport()
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(InvalidArgumentError, match="session= or transport="):
+        with pytest.raises(
+            InvalidArgumentError, match="session= configures the SDK's own transport"
+        ):
             AelystClient(TOKEN, transport=transport, session=session)
     await transport.aclose()
 
