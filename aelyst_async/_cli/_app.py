@@ -51,5 +51,5 @@ def cli() -> None:
     The Aelyst messaging API from the command line.
 
     Exit status: 0 done, 1 error, 2 usage, 3 export finished with failed contacts,
-    130 interrupted.
+    130 interrupted, 141 output pipe closed (`| head`).
     """

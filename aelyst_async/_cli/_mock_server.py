@@ -12,12 +12,24 @@ from .._client import BASE_URL_ENV, TOKEN_ENV
 from .._exceptions import AelystError
 from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
-from ..testing._faults import parse_faults
+from ..testing._faults import FaultPlan, parse_faults
 from ..testing._server import DEFAULT_TOKEN
-from ._errors import Failure, one_line
-from ._shared import count_option, messages_option, parse_messages, reports_errors
+from ._errors import one_line
+from ._shared import count_option, messages_option, reports_errors
 
 __all__ = ["mock_server"]
+
+
+def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) -> FaultPlan | None:
+    """
+    `--faults`, read as the fake server reads it; a usage error (exit status 2) when it cannot.
+    """
+    if not text:
+        return None
+    try:
+        return parse_faults(text)
+    except (ValueError, AelystError) as error:
+        raise click.BadParameter(one_line(error)) from None
 
 
 @click.command("mock-server")
@@ -46,6 +58,7 @@ __all__ = ["mock_server"]
 )
 @click.option(
     "--faults",
+    callback=_faults_value,
     metavar="RATE[:KIND,...]",
     help="Answer about RATE of requests badly, e.g. 0.1 or 0.05:503,drop.",
 )
@@ -57,20 +70,16 @@ def mock_server(
     host: str,
     port: int,
     contacts: int,
-    messages: str,
+    messages: int | tuple[int, int],
     seed: int,
     rate_limit: int,
-    faults: str | None,
+    faults: FaultPlan | None,
     token: str,
 ) -> None:
     """
     Run a fake Aelyst server until Ctrl-C, for trying the SDK and the CLI locally.
     """
-    try:
-        dataset = Dataset(seed=seed, contacts=contacts, messages=parse_messages(messages))
-        plan = parse_faults(faults) if faults else None
-    except (ValueError, AelystError) as error:
-        raise Failure(f"invalid option: {one_line(error)}") from None
+    dataset = Dataset(seed=seed, contacts=contacts, messages=messages)
 
     def ready(server: FakeAelystServer) -> None:
         click.echo(f"Fake Aelyst server on {server.url} (Ctrl-C to stop)")
@@ -85,6 +94,6 @@ def mock_server(
         token=token,
         dataset=dataset,
         rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
-        faults=plan,
+        faults=faults,
         on_ready=ready,
     )

@@ -18,7 +18,7 @@ from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
 from .._exceptions import AelystError
 from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._export._progress import PLAIN_PROGRESS_EVERY
-from ._errors import EXIT_ERROR, Failure, one_line
+from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
 __all__ = [
     "ProgressMode",
@@ -28,7 +28,6 @@ __all__ = [
     "file_option",
     "make_client",
     "messages_option",
-    "parse_messages",
     "progress_options",
     "reports_errors",
     "token_option",
@@ -51,9 +50,10 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except BrokenPipeError:  # `| head`: the reader has all it wanted
+            # Python flushes stdout once more at exit; into the void, so that it says nothing.
             with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.exceptions.Exit(EXIT_ERROR) from None
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except (Failure, AelystError, OSError) as error:
             status = error.status if isinstance(error, Failure) else EXIT_ERROR
             click.echo(f"error: {one_line(error)}", err=True)
@@ -74,15 +74,25 @@ def make_client(token: str | None, base_url: str | None) -> AelystClient:
     return AelystClient(token, base_url=base_url)
 
 
-def parse_messages(text: str) -> int | tuple[int, int]:
+def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> int | tuple[int, int]:
     """
     `--messages`: a number per contact (`40`) or a range each contact draws from (`0-100`).
 
     Raises:
-        ValueError: When the text is neither.
+        click.BadParameter: When the text is neither (a usage error: exit status 2).
     """
+    from ..testing._data import MAX_MESSAGES  # only the commands of a fake server take it
+
     low, dash, high = text.partition("-")
-    return (int(low), int(high)) if dash else int(text)
+    with contextlib.suppress(ValueError):
+        value = (int(low), int(high)) if dash else int(text)
+        first, last = value if isinstance(value, tuple) else (value, value)
+        if 0 <= first <= last <= MAX_MESSAGES:
+            return value
+    raise click.BadParameter(
+        f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, "
+        "e.g. 40 or 0-100"
+    )
 
 
 token_option = click.option(
@@ -102,6 +112,7 @@ base_url_option = click.option(
 )
 messages_option = click.option(
     "--messages",
+    callback=_messages_value,
     default="0-100",
     show_default=True,
     metavar="N|MIN-MAX",
