@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import orjson
@@ -22,7 +24,10 @@ from click.testing import CliRunner
 
 from aelyst_async._cli import INSTALL_HINT
 from aelyst_async._cli._app import cli as aelyst_cli
+from aelyst_async._cli._demo import describe_rate
+from aelyst_async._cli._export import describe_summary, print_failures
 from aelyst_async._converter import parse_json
+from aelyst_async._export import ExportSnapshot, ExportSummary, FailedContact
 from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig, ServerOptions
 
 from .helpers import ServerThread
@@ -191,14 +196,67 @@ def test_cursor_starts_where_it_points(server: FakeAelystServer) -> None:
 
 
 def test_the_table_format_shows_one_row_per_message(server: FakeAelystServer) -> None:
-    """`--format table` draws a table with the id, time, traffic, status, type and text."""
+    """`--format table` draws a table with the id, time, traffic, status and message."""
     messages = DATASET.messages("id:3")[:3]
     run = cli("messages", "list", "id:3", "--format", "table", "--max-items", "3", server=server)
-    rows = [line for line in run.stdout.splitlines() if line.startswith("│")]
-    header = next(line for line in run.stdout.splitlines() if "time (UTC)" in line)
-    assert ([str(m["messageId"]) for m in messages], ["id", "time (UTC)", "traffic"]) == (
-        [row.split("│")[1].strip() for row in rows],
-        [cell.strip() for cell in header.split("┃")[1:4]],
+    lines = run.stdout.splitlines()
+    rows = [line.split() for line in lines if line.strip()[:1].isdigit()]
+    assert (
+        ["id", "time", "(UTC)", "traffic", "status", "message"],
+        [str(m["messageId"]) for m in messages],
+    ) == (lines[1].split(), [row[0] for row in rows])
+
+
+def shown(body: dict[str, Any]) -> str:
+    """
+    A message body as the table must show it: a text whole, another kind by its name and
+    caption.
+    """
+    if body["type"] == "text":
+        return str(body["text"])
+    return f"[{body['type']}] {body.get('caption', '')}"
+
+
+def test_the_table_fits_80_columns_and_shows_every_message_whole(
+    server: FakeAelystServer,
+) -> None:
+    """At 80 columns the table fits, each text is shown whole (wrapped, never cut), and a body
+    that is not text shows its kind, `[image] ...`, `[location]`."""
+    contacts = ["id:3", DATASET.special.forward_compat]
+    runs = [
+        aelyst(
+            "messages", "list", contact, "--format", "table", server=server, env={"COLUMNS": "80"}
+        )
+        for contact in contacts
+    ]
+    flat = ["".join(run.stdout.split()) for run in runs]
+    missing = [
+        shown(message["message"])
+        for contact, text in zip(contacts, flat, strict=True)
+        for message in DATASET.messages(contact)
+        if "".join(shown(message["message"]).split()) not in text
+    ]
+    widest = max(len(line) for run in runs for line in run.stdout.splitlines())
+    assert ([], True, True) == (missing, widest <= 80, "[location]" in flat[1])
+
+
+def test_a_reader_that_goes_away_stops_messages_list_quietly() -> None:
+    """`aelyst messages list ... | head -1` prints one line, nothing on stderr, and the status
+    a shell gives any tool whose pipe closed (141)."""
+    options = ServerOptions(token=TOKEN, dataset=DATASET, rate_limit=RateLimitConfig(requests=1))
+    with ServerThread(options) as slow:  # a page a second: head is gone before the second
+        script = '"$0" messages list id:3 --limit 1 | head -1; echo "status ${PIPESTATUS[0]}" >&2'
+        run = subprocess.run(
+            ["bash", "-c", script, str(CONSOLE_SCRIPT)],
+            capture_output=True,
+            text=True,
+            env=environment(AELYST_BASE_URL=slow.url, AELYST_TOKEN=TOKEN),
+            timeout=60,
+            check=False,
+        )
+    assert ([DATASET.messages("id:3")[0]], "status 141\n") == (
+        [orjson.loads(line) for line in run.stdout.splitlines()],
+        run.stderr,
     )
 
 
@@ -284,7 +342,8 @@ def test_export_reads_contacts_from_stdin(server: FakeAelystServer, tmp_path: Pa
 
 
 def test_export_lists_failed_contacts_and_exits_3(server: FakeAelystServer, tmp_path: Path) -> None:
-    """Failed contacts are listed on stderr at the end, and the exit status is 3."""
+    """Failed contacts are listed on stderr at the end, a 404 and a malformed identifier as
+    permanent failures that `--resume` does not retry; the exit status is 3."""
     contacts = ["id:1", "id:999999", "bogus", "id:2"]
     out = tmp_path / "messages.jsonl"
     run = aelyst(
@@ -293,26 +352,129 @@ def test_export_lists_failed_contacts_and_exits_3(server: FakeAelystServer, tmp_
     )  # fmt: skip
     assert (3, truth(contacts)) == (run.returncode, written(out))
     assert [
-        "2 contacts failed:",
+        "2 contacts failed permanently (--resume does not retry them):",
         "  id:999999: NotFoundError: HTTP 404: Contact not found. (contact 'id:999999')",
         "  bogus: InvalidArgumentError: identifier 'bogus' is not of a known kind; expected "
         "id:123, email:abdc@gmail.com or phone:+60121233112",
-        "run the same command with --resume to retry them "
-        f"(they are listed in {out}.checkpoint.json)",
     ] == run.stderr.splitlines()
 
 
-def test_export_refuses_to_clobber_a_checkpoint(server: FakeAelystServer, tmp_path: Path) -> None:
-    """Run twice without `--resume`: the second run stops with one line and exit status 1."""
+def summary_of(*failures: FailedContact, earlier_elapsed: float = 0.0) -> ExportSummary:
+    """
+    The summary of an export of 5 contacts to `messages.jsonl`, 12.5 s in all runs.
+    """
+    snapshot = ExportSnapshot(
+        contacts_done=5 - len(failures), contacts_failed=len(failures), contacts_total=5,
+        contacts_active=0, messages=120, pages=9, requests=10, rate_limited=1, elapsed=12.5,
+        earlier_elapsed=earlier_elapsed,
+    )  # fmt: skip
+    return ExportSummary(
+        output=Path("messages.jsonl"),
+        checkpoint=Path("messages.jsonl.checkpoint.json"),
+        snapshot=snapshot,
+        failed=failures,
+        resumed=bool(earlier_elapsed),
+    )
+
+
+def test_only_the_contacts_that_failed_for_now_are_offered_to_resume() -> None:
+    """A transient failure (a 503) is listed apart from the permanent ones, and the last line
+    offers `--resume` for it alone."""
+    failures = (
+        FailedContact(index=0, identifier="id:7", error="NotFoundError", message="HTTP 404",
+                      resume_cursor=None, permanent=True),
+        FailedContact(index=3, identifier="id:9", error="InternalServerError", message="HTTP 503",
+                      resume_cursor="42"),
+    )  # fmt: skip
+    stream = io.StringIO()
+    print_failures(summary_of(*failures), stream)
+    assert [
+        "1 contact failed permanently (--resume does not retry them):",
+        "  id:7: NotFoundError: HTTP 404",
+        "1 contact failed for now:",
+        "  id:9: InternalServerError: HTTP 503",
+        "run the same command with --resume to retry the 1 contact that failed for now "
+        "(every failure is listed in messages.jsonl.checkpoint.json)",
+    ] == stream.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("earlier", "expected"),
+    [
+        pytest.param(0.0, "in 12.5s (10 requests", id="first-run"),
+        pytest.param(10.0, "in 2.5s (12.5s in all runs) (10 requests", id="resumed"),
+    ],
+)
+def test_the_summary_tells_this_run_s_time_from_all_runs(earlier: float, expected: str) -> None:
+    """After a resume, the summary gives this run's time and, apart, all runs'."""
+    line = describe_summary(summary_of(earlier_elapsed=earlier))
+    assert expected in line, line
+
+
+def test_export_refuses_to_clobber_an_unfinished_checkpoint(
+    server: FakeAelystServer, tmp_path: Path
+) -> None:
+    """The checkpoint of an export that did not finish stops a run without `--resume`, with
+    one line and exit status 1."""
     source, out = contacts_file(tmp_path, ["id:1"]), tmp_path / "messages.jsonl"
+    checkpoint = Path(f"{out}.checkpoint.json")
     command = ["export", "--contacts", str(source), "--out", str(out), "--progress", "none"]
     cli(*command, server=server)
+    unfinished = orjson.loads(checkpoint.read_bytes())
+    checkpoint.write_bytes(orjson.dumps({**unfinished, "complete": False}))
     run = cli(*command, server=server)
     expected = (
         f"error: a checkpoint '{out}.checkpoint.json' exists: resume the export (--resume), "
         "or delete the checkpoint to start over (--force)"
     )
     assert (1, [expected]) == (run.returncode, run.stderr.splitlines())
+
+
+def test_a_finished_export_run_again_says_it_is_complete(
+    server: FakeAelystServer, tmp_path: Path
+) -> None:
+    """Run again, a finished export says it is complete and exits 0; `--force` starts over."""
+    contacts = ["id:1", "id:2"]
+    source, out = contacts_file(tmp_path, contacts), tmp_path / "messages.jsonl"
+    command = ["export", "--contacts", str(source), "--out", str(out), "--progress", "none"]
+    cli(*command, server=server)
+    again = cli(*command, server=server)
+    forced = cli(*command, "--force", server=server)
+    messages = sum(len(DATASET.messages(contact)) for contact in contacts)
+    assert (
+        0,
+        f"the export to {out} is already complete (2 contacts: {messages} messages); "
+        "--force starts it over, --resume reads contacts added to the input since\n",
+        "",
+        0,
+        "exported 2 contacts: ",
+        truth(contacts),
+    ) == (
+        again.returncode,
+        again.stdout,
+        again.stderr,
+        forced.returncode,
+        forced.stdout[:21],
+        written(out),
+    )
+
+
+def test_a_first_export_refused_at_once_leaves_nothing_to_resume(
+    server: FakeAelystServer, tmp_path: Path
+) -> None:
+    """A wrong token fails the first run (exit 1) without a checkpoint: with the right token,
+    the same command just runs."""
+    source, out = contacts_file(tmp_path, ["id:1"]), tmp_path / "messages.jsonl"
+    command = ["export", "--contacts", str(source), "--out", str(out), "--progress", "none"]
+    refused = cli(*command, "--token", "wrong-secret-token", server=server)
+    left = Path(f"{out}.checkpoint.json").exists()
+    run = cli(*command, server=server)
+    assert (1, False, 0, truth(["id:1"])) == (
+        refused.returncode,
+        left,
+        run.returncode,
+        written(out),
+    )
 
 
 @pytest.mark.slow
@@ -375,6 +537,109 @@ def test_demo_exports_and_verifies_against_the_ground_truth() -> None:
     assert ["  contacts", "  messages", "  requests", "  elapsed", "  rate", "  sustained"] == [
         line[:14].rstrip() for line in lines[2:8]
     ]
+
+
+def test_demo_refuses_to_overwrite_its_out_file_without_force(tmp_path: Path) -> None:
+    """`demo --out FILE` stops with one line when FILE exists; with `--force` it overwrites."""
+    out = tmp_path / "kept.jsonl"
+    out.write_bytes(b"precious\n")
+    command = ["demo", "--contacts", "3", "--rate-limit", "1000", "--progress", "none"]
+    refused = aelyst(*command, "--out", str(out))
+    kept = out.read_bytes()
+    forced = aelyst(*command, "--out", str(out), "--force")
+    assert (
+        1,
+        f"error: '{out}' exists: choose another --out, or overwrite it with --force\n",
+        b"precious\n",
+        0,
+        Dataset(seed=0, contacts=3, messages=(0, 100)).total_messages,
+    ) == (
+        refused.returncode,
+        refused.stderr,
+        kept,
+        forced.returncode,
+        len(out.read_bytes().splitlines()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("answered", "elapsed", "expected"),
+    [
+        pytest.param(
+            59, 0.4,
+            ["  rate         147.5 successful requests/s, the first 50 in a burst (the server's "
+             "bucket starts full)",
+             "  sustained    not measured: 59 requests are too few beyond the burst of 50 "
+             "(export more contacts with --contacts)"],
+            id="all-but-a-few-in-the-burst",
+        ),
+        pytest.param(
+            30, 0.0,
+            ["  rate         0.0 successful requests/s, the first 50 in a burst (the server's "
+             "bucket starts full)",
+             "  sustained    not measured: 30 requests are too few beyond the burst of 50 "
+             "(export more contacts with --contacts)"],
+            id="instant",
+        ),
+        pytest.param(
+            500, 10.0,
+            ["  rate         50.0 successful requests/s, the first 50 in a burst (the server's "
+             "bucket starts full)",
+             "  sustained    45.0 requests/s after the burst = 90% of the 50/s limit"],
+            id="ten-seconds",
+        ),
+    ],
+)  # fmt: skip
+def test_the_demo_states_a_sustained_rate_only_when_it_measured_one(
+    answered: int, elapsed: float, expected: list[str]
+) -> None:
+    """The demo's rate lines never read "0.0 requests/s = 0%" or "1812% of the limit": a run
+    too short to measure past the server's first burst says so."""
+    assert expected == describe_rate(answered, elapsed, 50)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(
+            ["mock-server", "--faults", "2"],
+            "Error: Invalid value for '--faults': rate must be a number from 0 to 1, not 2.0",
+            id="mock-server-faults",
+        ),
+        pytest.param(
+            ["mock-server", "--messages", "9-3"],
+            "Error: Invalid value for '--messages': '9-3' is not N or MIN-MAX with "
+            "0 <= MIN <= MAX <= 1,000,000, e.g. 40 or 0-100",
+            id="mock-server-messages",
+        ),
+        pytest.param(
+            ["demo", "--messages", "many"],
+            "Error: Invalid value for '--messages': 'many' is not N or MIN-MAX with "
+            "0 <= MIN <= MAX <= 1,000,000, e.g. 40 or 0-100",
+            id="demo-messages",
+        ),
+        pytest.param(
+            ["messages", "list", "id:1", "--cursor", ""],
+            "Error: Invalid value for '--cursor': empty; give the cursor a listing printed "
+            "(more messages: continue with --cursor ...)",
+            id="empty-cursor",
+        ),
+    ],
+)
+def test_an_invalid_option_is_a_usage_error_naming_it(args: list[str], error: str) -> None:
+    """An option's bad value names the option as typed and exits 2, as click's own checks do."""
+    run = aelyst(*args)
+    assert (2, error) == (run.returncode, run.stderr.splitlines()[-1])
+
+
+def test_a_cursor_the_api_refuses_is_named_as_the_option(server: FakeAelystServer) -> None:
+    """The API's 400 for a made-up cursor points at `--cursor`, not at the SDK's argument."""
+    run = cli("messages", "list", "id:3", "--cursor", "abc", server=server)
+    assert (
+        1,
+        "error: HTTP 400: Validation error. (check --cursor abc: it must be one that a listing "
+        "printed)\n",
+    ) == (run.returncode, run.stderr)
 
 
 def test_mock_server_prints_its_url_and_token_and_serves_until_ctrl_c() -> None:

@@ -178,9 +178,7 @@ def messages() -> None:
 @click.argument("identifier")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help=f"Page size (1 to {MAX_LIMIT}).")
 @click.option("--max-items", type=click.IntRange(min=0), help="Stop after this many messages.")
-@click.option(
-    "--cursor", metavar="CURSOR", callback=_cursor_value, help="Start from this cursor."
-)
+@click.option("--cursor", metavar="CURSOR", callback=_cursor_value, help="Start from this cursor.")
 @click.option(
     "--format",
     "output_format",

@@ -90,8 +90,7 @@ def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> in
         if 0 <= first <= last <= MAX_MESSAGES:
             return value
     raise click.BadParameter(
-        f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, "
-        "e.g. 40 or 0-100"
+        f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, e.g. 40 or 0-100"
     )
 
 

@@ -26,8 +26,8 @@ Rules:
    directory. One is written when the export starts; then, after a page, whenever
    `checkpoint_interval` seconds or `checkpoint_pages` pages (`ExportOptions`) have passed
    since the last one; and when the export stops for any reason (finished, failed,
-   cancelled), unless a write to the output failed (or rule 9 applies). So a crash loses at most that much work,
-   never consistency.
+   cancelled), unless a write to the output failed (or rule 9 applies). So a crash loses
+   at most that much work, never consistency.
 5. Resuming truncates the output to `offset`: lines after it are of pages that no checkpoint
    recorded, and they are fetched again. Then it checks that the first `next_index` contacts
    of the input are the ones the checkpoint consumed (same digest), skips them, lists the

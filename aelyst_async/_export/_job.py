@@ -131,7 +131,9 @@ class ExportJob:
         self._tally = _Tally.restore(state.counters)
         return output
 
-    def _summary(self, snapshot: ExportSnapshot, *, already_complete: bool = False) -> ExportSummary:
+    def _summary(
+        self, snapshot: ExportSnapshot, *, already_complete: bool = False
+    ) -> ExportSummary:
         return ExportSummary(
             output=self._out_path,
             checkpoint=self._checkpoint_path,
