@@ -5,6 +5,7 @@ server (served from a thread of the test process).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import io
@@ -26,16 +27,28 @@ from aelyst_async._cli import INSTALL_HINT
 from aelyst_async._cli._app import cli as aelyst_cli
 from aelyst_async._cli._demo import describe_rate
 from aelyst_async._cli._export import describe_summary, print_failures
+from aelyst_async import Identifier
 from aelyst_async._converter import parse_json
+from aelyst_async._instrument import contact_hash
 from aelyst_async._export import ExportSnapshot, ExportSummary, FailedContact
-from aelyst_async.testing import Dataset, FakeAelystServer, RateLimitConfig, ServerOptions
+from aelyst_async.testing import (
+    Dataset,
+    FakeAelystServer,
+    Fault,
+    FaultPlan,
+    RateLimitConfig,
+    ServerOptions,
+)
 
+from .forward_proxy import ForwardProxy
 from .helpers import ServerThread
 from .strategies import typed
 
 TOKEN = "cli-test-token-8e21f7"
 DATASET = Dataset(seed=11, contacts=30, messages=(0, 100))
 DEMO_CONTACTS = 20
+IDENTIFIER = "email:abdc@gmail.com"
+"""An identifier of the API's reference page, which every dataset serves."""
 
 
 @pytest.fixture(scope="module")
@@ -642,23 +655,145 @@ def test_a_cursor_the_api_refuses_is_named_as_the_option(server: FakeAelystServe
     ) == (run.returncode, run.stderr)
 
 
-def test_mock_server_prints_its_url_and_token_and_serves_until_ctrl_c() -> None:
-    """`mock-server` prints where it listens and its token, serves, and stops on Ctrl-C."""
+def test_mock_server_prints_its_settings_and_serves_until_ctrl_c() -> None:
+    """`mock-server` prints where it listens, its token, rate limit and faults, serves, and
+    stops on Ctrl-C."""
     command = [
         str(CONSOLE_SCRIPT), "mock-server", "--port", "0", "--contacts", "3",
-        "--messages", "4", "--token", "local-token",
+        "--messages", "4", "--token", "local-token", "--rate-limit", "7",
     ]  # fmt: skip
     with subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None
-        banner = [server.stdout.readline() for _ in range(4)]
+        banner = [server.stdout.readline() for _ in range(6)]
         url = banner[0].split()[4]
         run = aelyst("messages", "list", "id:2", "--base-url", url, "--token", "local-token")
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)
-    assert ("  token: local-token\n", 4, 0) == (
-        banner[1],
+    assert (
+        ["  token: local-token\n", "  rate limit: 7 requests/s per token\n", "  faults: none\n"],
+        4,
+        0,
+    ) == (
+        [banner[1], banner[3], banner[4]],
         len(run.stdout.splitlines()),
         server.returncode,
+    )
+
+
+def test_mock_server_states_its_faults() -> None:
+    """`--faults` is stated in words in the banner, its default kinds included."""
+    command = [str(CONSOLE_SCRIPT), "mock-server", "--port", "0", "--faults", "0.05"]
+    with subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None
+        banner = [server.stdout.readline() for _ in range(5)]
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert "  faults: about 5% of requests, one of 500, 503, drop, cut_json\n" == banner[4]
+
+
+def test_mock_server_verbose_logs_each_request_without_the_identifier_or_token() -> None:
+    """`mock-server -v` logs one line per request served, with the route template and the
+    contact's hash (the SDK's), never the identifier or the token."""
+    command = [
+        str(CONSOLE_SCRIPT), "mock-server", "-v", "--port", "0", "--token", "local-token",
+        "--rate-limit", "0",
+    ]  # fmt: skip
+    with subprocess.Popen(
+        command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[4]
+        run = aelyst(
+            "messages", "list", "email:abdc@gmail.com", "--limit", "50",
+            "--base-url", url, "--token", "local-token",
+        )  # fmt: skip
+        server.send_signal(signal.SIGINT)
+        _, logged = server.communicate(timeout=30)
+    served = [line for line in logged.splitlines() if " served GET " in line]
+    expected = (
+        f"served GET /v1/contact/{{identifier}}/message/list "
+        f"contact=#{contact_hash(Identifier.parse('email:abdc@gmail.com'))} limit=50 "
+        "cursor=no status=200 elapsed_ms="
+    )
+    assert (0, True, False, False) == (
+        run.returncode,
+        bool(served) and served[0].split("] ", 1)[1].startswith(expected),
+        "abdc" in logged,
+        "local-token" in logged,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "page_size"),
+    [
+        pytest.param(["-vv", "messages", "list", IDENTIFIER, "--limit", "20"], 20, id="group"),
+        pytest.param(["messages", "list", IDENTIFIER, "--limit", "20", "-vv"], 20, id="list"),
+        pytest.param(
+            ["-v", "export", "--contacts", "-", "--out", "{out}", "--progress", "none", "-v"],
+            50,
+            id="export",
+        ),
+    ],
+)
+def test_vv_logs_each_attempt_without_the_token_or_the_identifier(
+    server: FakeAelystServer, tmp_path: Path, args: list[str], page_size: int
+) -> None:
+    """`-vv`, on the group or the command (or `-v` on both), logs the SDK's DEBUG line of each
+    attempt on stderr; no line holds the token or the identifier."""
+    command = [arg.format(out=tmp_path / "out.jsonl") for arg in args]
+    run = aelyst(*command, server=server, stdin=f"{IDENTIFIER}\n")
+    attempts = [line for line in run.stderr.splitlines() if " DEBUG aelyst_async" in line]
+    pages = max(1, -(-len(DATASET.messages(IDENTIFIER)) // page_size))
+    assert (0, pages, False, False) == (
+        run.returncode,
+        len(attempts),
+        "abdc" in run.stderr,
+        TOKEN in run.stderr,
+    )
+
+
+def test_v_logs_retries_but_not_each_attempt(tmp_path: Path) -> None:
+    """`-v` turns on the SDK's INFO records: a retry is logged, an ordinary attempt is not."""
+    options = ServerOptions(
+        token=TOKEN, dataset=DATASET, faults=FaultPlan().next(Fault.status(503), times=1)
+    )
+    with ServerThread(options) as faulty:
+        run = aelyst("messages", "list", "id:3", "-v", server=faulty)
+    levels = {line.split()[2] for line in run.stderr.splitlines() if line.startswith("[")}
+    assert (0, {"INFO"}, False) == (run.returncode, levels, "id:3" in run.stderr)
+
+
+async def run_aelyst(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """
+    Run the `aelyst` console script while this event loop serves (a proxy, say).
+    """
+    process = await asyncio.create_subprocess_exec(
+        str(CONSOLE_SCRIPT), *args, env=environment(**env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, (out + err).decode()
+
+
+async def test_the_cli_goes_through_the_proxy_of_proxy_or_of_the_environment(
+    server: FakeAelystServer,
+) -> None:
+    """`--proxy URL`, or `HTTP_PROXY` without it, sends every request of the CLI through that
+    proxy to the API; `NO_PROXY` bypasses it."""
+    env = {"AELYST_BASE_URL": server.url, "AELYST_TOKEN": TOKEN}
+    async with ForwardProxy() as given, ForwardProxy() as from_env:
+        by_option = await run_aelyst("messages", "list", "id:3", "--proxy", given.url, env=env)
+        by_variable = await run_aelyst("messages", "list", "id:3", env={**env, "HTTP_PROXY": from_env.url})
+        bypassed = await run_aelyst(
+            "messages", "list", "id:3", env={**env, "HTTP_PROXY": from_env.url, "NO_PROXY": "127.0.0.1"}
+        )  # fmt: skip
+    api = server.url.split("://", 1)[1].split("/", 1)[0]
+    pages = -(-len(DATASET.messages("id:3")) // 10)
+    assert ((0, 0, 0), [api] * pages, [api] * pages) == (
+        (by_option[0], by_variable[0], bypassed[0]),
+        [seen.host for seen in given.seen],
+        [seen.host for seen in from_env.seen],
     )
 
 

@@ -17,8 +17,8 @@ Rules:
    two pages and saves its checkpoint.
 
 Modules: `_app` (the group), one per command (`_messages`, `_export`, `_mock_server`, `_demo`),
-`_shared` (the error wrapper and shared options), `_progress` (the displays), `_errors` (exit
-statuses and the event loop).
+`_shared` (the error wrapper and shared options), `_verbose` (`-v`, the SDK's logging),
+`_progress` (the displays), `_errors` (exit statuses and the event loop).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from .._export import ExportOptions, run_export
 from ..testing._data import MAX_CONTACTS
 from ._errors import EXIT_ERROR, Failure, run
 from ._progress import make_progress
+from ._verbose import verbose_option
 from ._shared import (
     ProgressMode,
     concurrency_option,
@@ -176,6 +177,7 @@ async def run_demo(
 @file_option("--out", help="Keep the output here (default: a temporary directory).")
 @click.option("--force", is_flag=True, help="Overwrite the --out file if it exists.")
 @progress_options
+@verbose_option
 @reports_errors
 def demo(
     contacts: int,

@@ -24,6 +24,7 @@ from .._export import (
 from .._protocol import MAX_LIMIT
 from ._errors import EXIT_FAILED_CONTACTS, EXIT_INTERRUPTED, Failure, run
 from ._progress import make_progress
+from ._verbose import verbose_option
 from ._shared import (
     ProgressMode,
     base_url_option,
@@ -32,6 +33,7 @@ from ._shared import (
     file_option,
     make_client,
     progress_options,
+    proxy_option,
     reports_errors,
     token_option,
 )
@@ -136,6 +138,8 @@ def _contacts_input(
 @progress_options
 @token_option
 @base_url_option
+@proxy_option
+@verbose_option
 @reports_errors
 def export(
     contacts_source: str,
@@ -149,6 +153,7 @@ def export(
     progress_every: float,
     token: str | None,
     base_url: str | None,
+    proxy: str | None,
 ) -> None:
     """
     Export the messages of many contacts to a JSON Lines file, resumably.
@@ -159,7 +164,7 @@ def export(
     """
     if resume and force:
         raise Failure("--resume and --force exclude each other")
-    client = make_client(token, base_url)
+    client = make_client(token, base_url, proxy)
     options = ExportOptions(
         concurrency=concurrency,
         limit=limit,

@@ -18,7 +18,8 @@ from .._exceptions import BadRequestError
 from .._models import Message, TextMessage, UnknownMessage
 from .._protocol import MAX_LIMIT
 from ._errors import Failure, one_line, run
-from ._shared import base_url_option, make_client, reports_errors, token_option
+from ._shared import base_url_option, make_client, proxy_option, reports_errors, token_option
+from ._verbose import verbose_option
 
 __all__ = ["list_messages", "messages"]
 
@@ -189,6 +190,8 @@ def messages() -> None:
 )
 @token_option
 @base_url_option
+@proxy_option
+@verbose_option
 @reports_errors
 def list_command(
     identifier: str,
@@ -198,11 +201,12 @@ def list_command(
     output_format: Literal["jsonl", "table"],
     token: str | None,
     base_url: str | None,
+    proxy: str | None,
 ) -> None:
     """
     List the messages of IDENTIFIER (id:123, email:x@y.z or phone:+60121233112).
     """
-    client = make_client(token, base_url)
+    client = make_client(token, base_url, proxy)
     run(
         lambda: list_messages(
             client,

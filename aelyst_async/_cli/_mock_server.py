@@ -12,24 +12,26 @@ from .._client import BASE_URL_ENV, TOKEN_ENV
 from .._exceptions import AelystError
 from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
-from ..testing._faults import FaultPlan, parse_faults
+from ..testing._faults import describe_faults, parse_faults
 from ..testing._server import DEFAULT_TOKEN
 from ._errors import one_line
 from ._shared import count_option, messages_option, reports_errors
+from ._verbose import verbose_option
 
 __all__ = ["mock_server"]
 
 
-def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) -> FaultPlan | None:
+def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
     """
-    `--faults`, read as the fake server reads it; a usage error (exit status 2) when it cannot.
+    `--faults`, checked as the fake server reads it: a usage error (exit status 2) when it
+    cannot be read.
     """
-    if not text:
-        return None
-    try:
-        return parse_faults(text)
-    except (ValueError, AelystError) as error:
-        raise click.BadParameter(one_line(error)) from None
+    if text:
+        try:
+            parse_faults(text)
+        except (ValueError, AelystError) as error:
+            raise click.BadParameter(one_line(error)) from None
+    return text
 
 
 @click.command("mock-server")
@@ -65,6 +67,7 @@ def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) 
 @click.option(
     "--token", default=DEFAULT_TOKEN, show_default=True, help="The token the server accepts."
 )
+@verbose_option
 @reports_errors
 def mock_server(
     host: str,
@@ -73,7 +76,7 @@ def mock_server(
     messages: int | tuple[int, int],
     seed: int,
     rate_limit: int,
-    faults: FaultPlan | None,
+    faults: str | None,
     token: str,
 ) -> None:
     """
@@ -85,6 +88,9 @@ def mock_server(
         click.echo(f"Fake Aelyst server on {server.url} (Ctrl-C to stop)")
         click.echo(f"  token: {token}")
         click.echo(f"  contacts: id:1 to id:{contacts}, {dataset.total_messages:,} messages")
+        limit = f"{rate_limit:,} requests/s per token" if rate_limit else "none"
+        click.echo(f"  rate limit: {limit}")
+        click.echo(f"  faults: {describe_faults(faults)}")
         click.echo(f"  export {BASE_URL_ENV}={server.url} {TOKEN_ENV}={token}")
         sys.stdout.flush()
 
@@ -94,6 +100,6 @@ def mock_server(
         token=token,
         dataset=dataset,
         rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
-        faults=faults,
+        faults=parse_faults(faults) if faults else None,
         on_ready=ready,
     )

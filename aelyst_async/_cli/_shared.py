@@ -29,6 +29,7 @@ __all__ = [
     "make_client",
     "messages_option",
     "progress_options",
+    "proxy_option",
     "reports_errors",
     "token_option",
 ]
@@ -62,16 +63,17 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def make_client(token: str | None, base_url: str | None) -> AelystClient:
+def make_client(token: str | None, base_url: str | None, proxy: str | None) -> AelystClient:
     """
-    The client of `--token` and `--base-url`.
+    The client of `--token`, `--base-url` and `--proxy` (without `--proxy`, the proxy
+    environment variables apply, as the SDK reads them).
 
     Raises:
         Failure: Without a token.
     """
     if not token:
         raise Failure(f"no API token: pass --token or set {TOKEN_ENV}")
-    return AelystClient(token, base_url=base_url)
+    return AelystClient(token, base_url=base_url, proxy=proxy)
 
 
 def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> int | tuple[int, int]:
@@ -94,6 +96,12 @@ def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> in
     )
 
 
+proxy_option = click.option(
+    "--proxy",
+    metavar="URL",
+    help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
+    "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",
+)
 token_option = click.option(
     "--token",
     envvar=TOKEN_ENV,

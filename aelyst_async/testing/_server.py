@@ -17,6 +17,10 @@ Rules:
    real time, because it exists to trip client timeouts.
 6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
    a chunk at a time, and stop when the client hangs up: the server never holds them.
+7. With INFO on for the `aelyst_async.testing` logger (`aelyst mock-server -v`), each request
+   served is one line: method, route template, the contact as the SDK's short hash, the
+   limit, whether a cursor was given, the status (or `dropped`), the time taken and the
+   fault applied. Never the token or a concrete identifier: the same rule as the SDK's logs.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import hashlib
 import http
+import logging
 import math
 import urllib.parse
 import zlib
@@ -59,6 +65,9 @@ EmptyLink = Literal["empty", "null", "missing"]
 RetryAfterFormat = Literal["decimal", "integer", "http-date"]
 ResetFormat = Literal["none", "seconds", "epoch"]
 
+_LOGGER = logging.getLogger("aelyst_async.testing")
+_FAULT_KEY: Final = "aelyst_fault"
+"""Where `_respond` leaves the fault it applied to a request, for the log line (rule 7)."""
 _PREFIX = "/v1/contact/"
 _SUFFIX = "/message/list"
 _ENDPOINT = "GET /contact/{identifier}/message/list"
@@ -253,6 +262,31 @@ def _bearer(header: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
+def _describe_request(
+    request: web.Request, response: web.StreamResponse | None, elapsed: float
+) -> str:
+    """
+    The log line of one request served (rule 7), in the key=value form of the SDK's.
+    """
+    raw_path = request.rel_url.raw_path
+    segment = raw_path[len(_PREFIX) : -len(_SUFFIX)]
+    if raw_path.startswith(_PREFIX) and raw_path.endswith(_SUFFIX) and segment:
+        identifier = urllib.parse.unquote(segment, errors="replace")
+        contact = hashlib.sha256(identifier.encode()).hexdigest()[:8]
+        route = f"{_PREFIX}{{identifier}}{_SUFFIX} contact=#{contact}"
+    else:
+        route = "(no such route)"
+    query = request.query
+    limit = query.get("limit", "-")
+    limit = limit if limit == "-" or (limit.isdigit() and len(limit) <= 6) else "(invalid)"
+    return (
+        f"served {request.method} {route} limit={limit} "
+        f"cursor={'yes' if query.get('cursorId') else 'no'} "
+        f"status={'(dropped)' if response is None else response.status} "
+        f"elapsed_ms={elapsed * 1000:.1f} fault={request.get(_FAULT_KEY, '-')}"
+    )
+
+
 def _json(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
@@ -277,10 +311,14 @@ class _Handler:
         stats.requests += 1
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        started = self._options.clock.monotonic()
         try:
             response = await self._respond(request)
         finally:
             stats.in_flight -= 1
+        if _LOGGER.isEnabledFor(logging.INFO):
+            elapsed = self._options.clock.monotonic() - started
+            _LOGGER.info("%s", _describe_request(request, response, elapsed))
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
@@ -297,6 +335,7 @@ class _Handler:
             return _json(429, _TOO_MANY, headers)
         fault = options.faults.decide(request.raw_path)
         if fault is not None:
+            request[_FAULT_KEY] = fault.kind
             self._stats.faults[fault.kind] += 1
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
