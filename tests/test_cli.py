@@ -21,15 +21,15 @@ from typing import Any
 import attrs
 import orjson
 import pytest
+from aelyst_async._instrument import contact_hash
 from click.testing import CliRunner
 
+from aelyst_async import Identifier
 from aelyst_async._cli import INSTALL_HINT
 from aelyst_async._cli._app import cli as aelyst_cli
 from aelyst_async._cli._demo import describe_rate
 from aelyst_async._cli._export import describe_summary, print_failures
-from aelyst_async import Identifier
 from aelyst_async._converter import parse_json
-from aelyst_async._instrument import contact_hash
 from aelyst_async._export import ExportSnapshot, ExportSummary, FailedContact
 from aelyst_async.testing import (
     Dataset,
@@ -784,10 +784,11 @@ async def test_the_cli_goes_through_the_proxy_of_proxy_or_of_the_environment(
     env = {"AELYST_BASE_URL": server.url, "AELYST_TOKEN": TOKEN}
     async with ForwardProxy() as given, ForwardProxy() as from_env:
         by_option = await run_aelyst("messages", "list", "id:3", "--proxy", given.url, env=env)
-        by_variable = await run_aelyst("messages", "list", "id:3", env={**env, "HTTP_PROXY": from_env.url})
-        bypassed = await run_aelyst(
-            "messages", "list", "id:3", env={**env, "HTTP_PROXY": from_env.url, "NO_PROXY": "127.0.0.1"}
-        )  # fmt: skip
+        by_variable = await run_aelyst(
+            "messages", "list", "id:3", env={**env, "HTTP_PROXY": from_env.url}
+        )
+        bypassing = {**env, "HTTP_PROXY": from_env.url, "NO_PROXY": "127.0.0.1"}
+        bypassed = await run_aelyst("messages", "list", "id:3", env=bypassing)
     api = server.url.split("://", 1)[1].split("/", 1)[0]
     pages = -(-len(DATASET.messages("id:3")) // 10)
     assert ((0, 0, 0), [api] * pages, [api] * pages) == (

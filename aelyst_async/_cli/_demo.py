@@ -20,7 +20,6 @@ from .._export import ExportOptions, run_export
 from ..testing._data import MAX_CONTACTS
 from ._errors import EXIT_ERROR, Failure, run
 from ._progress import make_progress
-from ._verbose import verbose_option
 from ._shared import (
     ProgressMode,
     concurrency_option,
@@ -30,6 +29,7 @@ from ._shared import (
     progress_options,
     reports_errors,
 )
+from ._verbose import verbose_option
 
 __all__ = ["count_lines", "demo", "describe_rate", "run_demo"]
 

@@ -24,7 +24,6 @@ from .._export import (
 from .._protocol import MAX_LIMIT
 from ._errors import EXIT_FAILED_CONTACTS, EXIT_INTERRUPTED, Failure, run
 from ._progress import make_progress
-from ._verbose import verbose_option
 from ._shared import (
     ProgressMode,
     base_url_option,
@@ -37,6 +36,7 @@ from ._shared import (
     reports_errors,
     token_option,
 )
+from ._verbose import verbose_option
 
 __all__ = ["describe_summary", "export", "print_failures"]
 

@@ -16,7 +16,7 @@ from ..testing._faults import describe_faults, parse_faults
 from ..testing._server import DEFAULT_TOKEN
 from ._errors import one_line
 from ._shared import count_option, messages_option, reports_errors
-from ._verbose import verbose_option
+from ._verbose import verbose_option, verbosity
 
 __all__ = ["mock_server"]
 
@@ -101,5 +101,6 @@ def mock_server(
         dataset=dataset,
         rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
         faults=parse_faults(faults) if faults else None,
+        log_requests=verbosity() > 0,
         on_ready=ready,
     )

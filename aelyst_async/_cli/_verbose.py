@@ -10,7 +10,7 @@ from typing import Final
 
 import click
 
-__all__ = ["verbose_option"]
+__all__ = ["verbose_option", "verbosity"]
 
 _VERBOSITY_KEY: Final = "aelyst_async.verbosity"
 
@@ -27,6 +27,14 @@ def _verbosity(ctx: click.Context, param: click.Parameter, count: int) -> None:
     from .._logs import enable_logging
 
     enable_logging(logging.DEBUG if total >= 2 else logging.INFO)
+
+
+def verbosity() -> int:
+    """
+    How many `-v` the running command was given, with the group's.
+    """
+    count: int = click.get_current_context().find_root().meta.get(_VERBOSITY_KEY, 0)
+    return count
 
 
 verbose_option = click.option(

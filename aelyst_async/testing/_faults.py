@@ -446,7 +446,9 @@ def _read_faults(text: str) -> tuple[float, list[str]]:
         ValueError: When the rate is not a number.
     """
     rate_text, _, kinds_text = text.partition(":")
-    return float(rate_text), [kind.strip() for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(",")]
+    return float(rate_text), [
+        kind.strip() for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(",")
+    ]
 
 
 def parse_faults(text: str) -> FaultPlan:

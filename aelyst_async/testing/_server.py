@@ -17,10 +17,10 @@ Rules:
    real time, because it exists to trip client timeouts.
 6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
    a chunk at a time, and stop when the client hangs up: the server never holds them.
-7. With INFO on for the `aelyst_async.testing` logger (`aelyst mock-server -v`), each request
-   served is one line: method, route template, the contact as the SDK's short hash, the
-   limit, whether a cursor was given, the status (or `dropped`), the time taken and the
-   fault applied. Never the token or a concrete identifier: the same rule as the SDK's logs.
+7. With `log_requests` (`aelyst mock-server -v`), each request served is one line at INFO on
+   the `aelyst_async.testing` logger: method, route template, the contact as the SDK's short
+   hash, the limit, whether a cursor was given, the status (or `dropped`), the time taken
+   and the fault applied. Never the token or a concrete identifier: the same rule as the SDK's logs.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ class ServerOptions:
         base_url: The base of `canonical` links; by default the URL the client used
             (`http://<Host header>/v1`).
         page_cache_size: How many encoded pages to keep (0: none).
+        log_requests: Log each request served, at INFO on the `aelyst_async.testing`
+            logger (rule 7); off by default, so that the SDK's own log records are alone.
     """
 
     token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
@@ -173,6 +175,7 @@ class ServerOptions:
     clock: Clock = attrs.field(factory=SystemClock)
     base_url: str | None = None
     page_cache_size: int = attrs.field(default=256, validator=attrs.validators.ge(0))
+    log_requests: bool = False
 
 
 @attrs.define(kw_only=True)
@@ -316,7 +319,7 @@ class _Handler:
             response = await self._respond(request)
         finally:
             stats.in_flight -= 1
-        if _LOGGER.isEnabledFor(logging.INFO):
+        if self._options.log_requests and _LOGGER.isEnabledFor(logging.INFO):
             elapsed = self._options.clock.monotonic() - started
             _LOGGER.info("%s", _describe_request(request, response, elapsed))
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
