@@ -637,6 +637,12 @@ def test_the_demo_states_a_sustained_rate_only_when_it_measured_one(
             "(more messages: continue with --cursor ...)",
             id="empty-cursor",
         ),
+        pytest.param(
+            ["export", "--contacts", "-", "--out", "x.jsonl", "--base-url", "ftp://x"],
+            "Error: Invalid value for '--base-url' (env var: 'AELYST_BASE_URL'): 'ftp://x' "
+            "must be an absolute http(s) URL",
+            id="base-url",
+        ),
     ],
 )
 def test_an_invalid_option_is_a_usage_error_naming_it(args: list[str], error: str) -> None:

@@ -15,9 +15,10 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import click
 
 from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
-from .._exceptions import AelystError
+from .._exceptions import AelystError, InvalidArgumentError
 from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._export._progress import PLAIN_PROGRESS_EVERY
+from .._protocol import check_base_url
 from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
 __all__ = [
@@ -110,8 +111,26 @@ token_option = click.option(
     metavar="TOKEN",
     help="The API token.",
 )
+def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., str | None]:
+    """
+    A callback that checks a URL option as the SDK will, so that a bad one is a usage error
+    (exit status 2) naming the option as typed, not the SDK's argument (`sdk_name`).
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+        if text is not None:
+            try:
+                check(text)
+            except InvalidArgumentError as error:
+                raise click.BadParameter(one_line(error).removeprefix(sdk_name).lstrip()) from None
+        return text
+
+    return callback
+
+
 base_url_option = click.option(
     "--base-url",
+    callback=_url_value("base_url", check_base_url),
     envvar=BASE_URL_ENV,
     show_envvar=True,
     metavar="URL",
