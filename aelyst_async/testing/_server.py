@@ -17,10 +17,6 @@ Rules:
    real time, because it exists to trip client timeouts.
 6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
    a chunk at a time, and stop when the client hangs up: the server never holds them.
-7. With `log_requests` (`aelyst mock-server -v`), each request served is one line at INFO on
-   the `aelyst_async.testing` logger: method, route template, the contact as the SDK's short
-   hash, the limit, whether a cursor was given, the status (or `dropped`), the time taken
-   and the fault applied. Never the token or a concrete identifier: the same rule as the SDK's logs.
 """
 
 from __future__ import annotations
@@ -67,7 +63,7 @@ ResetFormat = Literal["none", "seconds", "epoch"]
 
 _LOGGER = logging.getLogger("aelyst_async.testing")
 _FAULT_KEY: Final = "aelyst_fault"
-"""Where `_respond` leaves the fault it applied to a request, for the log line (rule 7)."""
+"""Where `_respond` leaves the fault it applied to a request, for its log line."""
 _PREFIX = "/v1/contact/"
 _SUFFIX = "/message/list"
 _ENDPOINT = "GET /contact/{identifier}/message/list"
@@ -159,7 +155,8 @@ class ServerOptions:
             (`http://<Host header>/v1`).
         page_cache_size: How many encoded pages to keep (0: none).
         log_requests: Log each request served, at INFO on the `aelyst_async.testing`
-            logger (rule 7); off by default, so that the SDK's own log records are alone.
+            logger (see `_describe_request`); off by default, so that the SDK's own log records
+            are alone.
     """
 
     token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
@@ -269,7 +266,10 @@ def _describe_request(
     request: web.Request, response: web.StreamResponse | None, elapsed: float
 ) -> str:
     """
-    The log line of one request served (rule 7), in the key=value form of the SDK's.
+    The log line of one request served, in the key=value form of the SDK's: method, route
+    template, the contact as the SDK's short hash, the limit, whether a cursor was given,
+    the status (or `dropped`), the time taken and the fault applied. Never the token or a
+    concrete identifier: the same rule as the SDK's logs.
     """
     raw_path = request.rel_url.raw_path
     segment = raw_path[len(_PREFIX) : -len(_SUFFIX)]
