@@ -758,6 +758,13 @@ def test_vv_logs_each_attempt_without_the_token_or_the_identifier(
     )
 
 
+def test_the_demo_takes_vv_too() -> None:
+    """`aelyst demo -vv` logs the attempts of its export, without an identifier."""
+    run = aelyst("demo", "-vv", "--contacts", "2", "--rate-limit", "1000", "--progress", "none")
+    attempts = [line for line in run.stderr.splitlines() if " DEBUG aelyst_async" in line]
+    assert (0, True, False) == (run.returncode, len(attempts) >= 2, "id:" in run.stderr)
+
+
 def test_v_logs_retries_but_not_each_attempt(tmp_path: Path) -> None:
     """`-v` turns on the SDK's INFO records: a retry is logged, an ordinary attempt is not."""
     options = ServerOptions(
