@@ -97,20 +97,6 @@ def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> in
     )
 
 
-proxy_option = click.option(
-    "--proxy",
-    metavar="URL",
-    help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
-    "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",
-)
-token_option = click.option(
-    "--token",
-    envvar=TOKEN_ENV,
-    show_envvar=True,
-    show_default=False,
-    metavar="TOKEN",
-    help="The API token.",
-)
 def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., str | None]:
     """
     A callback that checks a URL option as the SDK will, so that a bad one is a usage error
@@ -128,6 +114,20 @@ def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., s
     return callback
 
 
+proxy_option = click.option(
+    "--proxy",
+    metavar="URL",
+    help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
+    "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",
+)
+token_option = click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    show_default=False,
+    metavar="TOKEN",
+    help="The API token.",
+)
 base_url_option = click.option(
     "--base-url",
     callback=_url_value("base_url", check_base_url),
