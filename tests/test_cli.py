@@ -620,6 +620,11 @@ def test_the_demo_states_a_sustained_rate_only_when_it_measured_one(
             id="mock-server-faults",
         ),
         pytest.param(
+            ["mock-server", "--token", ""],
+            "Error: Invalid value for '--token': '' is not a token: give one word, without spaces",
+            id="mock-server-empty-token",
+        ),
+        pytest.param(
             ["mock-server", "--messages", "9-3"],
             "Error: Invalid value for '--messages': '9-3' is not N or MIN-MAX with "
             "0 <= MIN <= MAX <= 1,000,000, e.g. 40 or 0-100",
@@ -649,6 +654,15 @@ def test_an_invalid_option_is_a_usage_error_naming_it(args: list[str], error: st
     """An option's bad value names the option as typed and exits 2, as click's own checks do."""
     run = aelyst(*args)
     assert (2, error) == (run.returncode, run.stderr.splitlines()[-1])
+
+
+def test_mock_server_says_where_it_cannot_listen() -> None:
+    """An address that is not this machine's is one line naming it, and exit status 1."""
+    run = aelyst("mock-server", "--host", "999.1.1.1", "--port", "0")
+    assert (1, True) == (
+        run.returncode,
+        run.stderr.startswith("error: cannot listen on 999.1.1.1:0: "),
+    )
 
 
 def test_a_cursor_the_api_refuses_is_named_as_the_option(server: FakeAelystServer) -> None:

@@ -14,7 +14,7 @@ from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
 from ..testing._faults import describe_faults, parse_faults
 from ..testing._server import DEFAULT_TOKEN
-from ._errors import one_line
+from ._errors import Failure, one_line
 from ._shared import count_option, messages_option, reports_errors
 from ._verbose import verbose_option, verbosity
 
@@ -31,6 +31,15 @@ def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) 
             parse_faults(text)
         except (ValueError, AelystError) as error:
             raise click.BadParameter(one_line(error)) from None
+    return text
+
+
+def _token_value(ctx: click.Context, param: click.Parameter, text: str) -> str:
+    """
+    `--token`: one word, as a bearer token is sent.
+    """
+    if not text or text.split() != [text]:
+        raise click.BadParameter(f"{text!r} is not a token: give one word, without spaces")
     return text
 
 
@@ -65,7 +74,11 @@ def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) 
     help="Answer about RATE of requests badly, e.g. 0.1 or 0.05:503,drop.",
 )
 @click.option(
-    "--token", default=DEFAULT_TOKEN, show_default=True, help="The token the server accepts."
+    "--token",
+    default=DEFAULT_TOKEN,
+    show_default=True,
+    callback=_token_value,
+    help="The token the server accepts.",
 )
 @verbose_option
 @reports_errors
@@ -94,13 +107,16 @@ def mock_server(
         click.echo(f"  export {BASE_URL_ENV}={server.url} {TOKEN_ENV}={token}")
         sys.stdout.flush()
 
-    run_server(
-        host,
-        port,
-        token=token,
-        dataset=dataset,
-        rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
-        faults=parse_faults(faults) if faults else None,
-        log_requests=verbosity() > 0,
-        on_ready=ready,
-    )
+    try:
+        run_server(
+            host,
+            port,
+            token=token,
+            dataset=dataset,
+            rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
+            faults=parse_faults(faults) if faults else None,
+            log_requests=verbosity() > 0,
+            on_ready=ready,
+        )
+    except OSError as error:  # the address is taken, or is not one of this machine's
+        raise Failure(f"cannot listen on {host}:{port}: {one_line(error)}") from None
