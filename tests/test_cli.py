@@ -21,7 +21,6 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from aelyst_async._instrument import contact_hash
 from click.testing import CliRunner
 
 from aelyst_async import Identifier
@@ -31,6 +30,7 @@ from aelyst_async._cli._demo import describe_rate
 from aelyst_async._cli._export import describe_summary, print_failures
 from aelyst_async._converter import parse_json
 from aelyst_async._export import ExportSnapshot, ExportSummary, FailedContact
+from aelyst_async._instrument import contact_hash
 from aelyst_async.testing import (
     Dataset,
     FakeAelystServer,
@@ -647,6 +647,12 @@ def test_the_demo_states_a_sustained_rate_only_when_it_measured_one(
             "Error: Invalid value for '--base-url' (env var: 'AELYST_BASE_URL'): 'ftp://x' "
             "must be an absolute http(s) URL",
             id="base-url",
+        ),
+        pytest.param(
+            ["messages", "list", "id:1", "--proxy", "ftp://agent:pr0xy-pass@proxy.internal:2121"],
+            "Error: Invalid value for '--proxy': 'ftp://proxy.internal:2121' must be an absolute "
+            "http:// or https:// URL",
+            id="proxy-without-its-password",
         ),
     ],
 )

@@ -18,6 +18,7 @@ from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
 from .._exceptions import AelystError, InvalidArgumentError
 from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._export._progress import PLAIN_PROGRESS_EVERY
+from .._network import proxy_for
 from .._protocol import check_base_url
 from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
@@ -114,8 +115,13 @@ def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., s
     return callback
 
 
+def _check_proxy(text: str) -> None:
+    proxy_for(check_base_url(DEFAULT_BASE_URL), proxy=text, trust_env=False)
+
+
 proxy_option = click.option(
     "--proxy",
+    callback=_url_value("proxy=", _check_proxy),
     metavar="URL",
     help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
     "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",

@@ -17,6 +17,8 @@ Rules:
    real time, because it exists to trip client timeouts.
 6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
    a chunk at a time, and stop when the client hangs up: the server never holds them.
+7. Every response it answers carries `X-Request-Id: req_<n>`, n counting the server's
+   requests from 1, as a real API's request ids do.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import asyncio
 import collections
 import contextlib
 import email.utils
-import hashlib
 import http
 import logging
 import math
@@ -40,6 +41,7 @@ import yarl
 from aiohttp import web
 
 from .._clock import Clock, SystemClock
+from .._instrument import contact_hash
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
@@ -274,8 +276,7 @@ def _describe_request(
     raw_path = request.rel_url.raw_path
     segment = raw_path[len(_PREFIX) : -len(_SUFFIX)]
     if raw_path.startswith(_PREFIX) and raw_path.endswith(_SUFFIX) and segment:
-        identifier = urllib.parse.unquote(segment, errors="replace")
-        contact = hashlib.sha256(identifier.encode()).hexdigest()[:8]
+        contact = contact_hash(urllib.parse.unquote(segment, errors="replace"))
         route = f"{_PREFIX}{{identifier}}{_SUFFIX} contact=#{contact}"
     else:
         route = "(no such route)"
@@ -312,6 +313,7 @@ class _Handler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         stats = self._stats
         stats.requests += 1
+        request_id = f"req_{stats.requests}"
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         started = self._options.clock.monotonic()
@@ -325,6 +327,8 @@ class _Handler:
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
+        if not response.prepared:  # a truncated answer has sent its headers already
+            response.headers["X-Request-Id"] = request_id
         return response
 
     async def _respond(self, request: web.Request) -> web.StreamResponse | None:
