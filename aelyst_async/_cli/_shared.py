@@ -16,9 +16,11 @@ import click
 
 from .._checks import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
-from .._exceptions import AelystError
+from .._exceptions import AelystError, InvalidArgumentError
 from .._export._progress import PLAIN_PROGRESS_EVERY
-from ._errors import EXIT_ERROR, Failure, one_line
+from .._network import proxy_for
+from .._protocol import check_base_url
+from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
 __all__ = [
     "ProgressMode",
@@ -28,8 +30,8 @@ __all__ = [
     "file_option",
     "make_client",
     "messages_option",
-    "parse_messages",
     "progress_options",
+    "proxy_option",
     "reports_errors",
     "token_option",
 ]
@@ -51,9 +53,10 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except BrokenPipeError:  # `| head`: the reader has all it wanted
+            # Python flushes stdout once more at exit; into the void, so that it says nothing.
             with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.exceptions.Exit(EXIT_ERROR) from None
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except (Failure, AelystError, OSError) as error:
             status = error.status if isinstance(error, Failure) else EXIT_ERROR
             click.echo(f"error: {one_line(error)}", err=True)
@@ -62,29 +65,67 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def make_client(token: str | None, base_url: str | None) -> AelystClient:
+def make_client(token: str | None, base_url: str | None, proxy: str | None) -> AelystClient:
     """
-    The client of `--token` and `--base-url`.
+    The client of `--token`, `--base-url` and `--proxy` (without `--proxy`, the proxy
+    environment variables apply, as the SDK reads them).
 
     Raises:
         Failure: Without a token.
     """
     if not token:
         raise Failure(f"no API token: pass --token or set {TOKEN_ENV}")
-    return AelystClient(token, base_url=base_url)
+    return AelystClient(token, base_url=base_url, proxy=proxy)
 
 
-def parse_messages(text: str) -> int | tuple[int, int]:
+def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> int | tuple[int, int]:
     """
     `--messages`: a number per contact (`40`) or a range each contact draws from (`0-100`).
 
     Raises:
-        ValueError: When the text is neither.
+        click.BadParameter: When the text is neither (a usage error: exit status 2).
     """
+    from ..testing._data import MAX_MESSAGES  # only the commands of a fake server take it
+
     low, dash, high = text.partition("-")
-    return (int(low), int(high)) if dash else int(text)
+    with contextlib.suppress(ValueError):
+        value = (int(low), int(high)) if dash else int(text)
+        first, last = value if isinstance(value, tuple) else (value, value)
+        if 0 <= first <= last <= MAX_MESSAGES:
+            return value
+    raise click.BadParameter(
+        f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, e.g. 40 or 0-100"
+    )
 
 
+def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., str | None]:
+    """
+    A callback that checks a URL option as the SDK will, so that a bad one is a usage error
+    (exit status 2) naming the option as typed, not the SDK's argument (`sdk_name`).
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+        if text is not None:
+            try:
+                check(text)
+            except InvalidArgumentError as error:
+                raise click.BadParameter(one_line(error).removeprefix(sdk_name).lstrip()) from None
+        return text
+
+    return callback
+
+
+def _check_proxy(text: str) -> None:
+    proxy_for(check_base_url(DEFAULT_BASE_URL), proxy=text, trust_env=False)
+
+
+proxy_option = click.option(
+    "--proxy",
+    callback=_url_value("proxy=", _check_proxy),
+    metavar="URL",
+    help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
+    "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",
+)
 token_option = click.option(
     "--token",
     envvar=TOKEN_ENV,
@@ -95,6 +136,7 @@ token_option = click.option(
 )
 base_url_option = click.option(
     "--base-url",
+    callback=_url_value("base_url", check_base_url),
     envvar=BASE_URL_ENV,
     show_envvar=True,
     metavar="URL",
@@ -102,6 +144,7 @@ base_url_option = click.option(
 )
 messages_option = click.option(
     "--messages",
+    callback=_messages_value,
     default="0-100",
     show_default=True,
     metavar="N|MIN-MAX",

@@ -44,6 +44,7 @@ class Checkpoint:
     in_progress: dict[int, Entry]
     failed: dict[int, FailedContact]
     counters: dict[str, float]
+    complete: bool = False
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {
@@ -64,10 +65,12 @@ class Checkpoint:
                     "error": failure.error,
                     "message": failure.message,
                     "cursor": failure.resume_cursor,
+                    "permanent": failure.permanent,
                 }
                 for _, failure in sorted(self.failed.items())
             ],
             "counters": self.counters,
+            "complete": self.complete,
         }
         return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -99,6 +102,7 @@ class Checkpoint:
                     error=_str(item["error"]),
                     message=_str(item["message"]),
                     resume_cursor=_optional_str(item["cursor"]),
+                    permanent=_bool(item.get("permanent", False)),
                 )
                 for item in document["failed"]
             }
@@ -111,6 +115,7 @@ class Checkpoint:
                 in_progress=in_progress,
                 failed=failed,
                 counters=counters,
+                complete=_bool(document.get("complete", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ExportError(f"the checkpoint {str(path)!r} is not valid ({error})") from None
@@ -119,6 +124,12 @@ class Checkpoint:
 def _int(value: object) -> int:
     if not is_int(value) or value < 0:
         raise TypeError(f"expected an integer >= 0, got {value!r}")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
     return value
 
 
