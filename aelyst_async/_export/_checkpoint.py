@@ -43,6 +43,8 @@ class Checkpoint:
     in_progress: dict[int, Entry]
     failed: dict[int, FailedContact]
     counters: dict[str, float]
+    shard: str | None = None
+    """The shard exported, `"K/N"` (`None`: the whole input)."""
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {
@@ -52,6 +54,7 @@ class Checkpoint:
             "offset": self.offset,
             "next_index": self.next_index,
             "input_digest": self.input_digest,
+            "shard": self.shard,
             "in_progress": [
                 {"index": index, "identifier": entry.identifier, "cursor": entry.cursor}
                 for index, entry in sorted(self.in_progress.items())
@@ -110,6 +113,7 @@ class Checkpoint:
                 in_progress=in_progress,
                 failed=failed,
                 counters=counters,
+                shard=_optional_str(document.get("shard")),  # absent before sharding
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ExportError(f"the checkpoint {str(path)!r} is not valid ({error})") from None

@@ -56,6 +56,10 @@ class _Tally:
         )
 
 
+def _describe_shard(shard: str | None) -> str:
+    return "the whole input" if shard is None else f"shard {shard}"
+
+
 class ExportJob:
     """
     One run of an export (see the package's rules); `run_export` is its public face.
@@ -79,7 +83,8 @@ class ExportJob:
         self._checkpoint_path = options.checkpoint_of(out)
         self._options = options
         self._clock: Clock = options.clock or SystemClock()
-        self._contacts = ContactsInput(contacts)
+        self._shard = None if options.shard is None else str(options.shard)
+        self._contacts = ContactsInput(contacts, options.shard)
         self._schedule = Schedule(self._contacts)
         self._failed: dict[int, FailedContact] = {}
         self._output: Output | None = None
@@ -115,6 +120,12 @@ class ExportJob:
                 )
             return Output(self._out_path, offset=0)
         state = Checkpoint.load(self._checkpoint_path)
+        if state.shard != self._shard:
+            raise ExportError(
+                f"the checkpoint {str(self._checkpoint_path)!r} is of "
+                f"{_describe_shard(state.shard)}, not of {_describe_shard(self._shard)}: "
+                "resume it with the same shard"
+            )
         # The input is checked before the output is touched (truncated to the offset).
         await self._contacts.skip_consumed(state.next_index, state.input_digest)
         output = Output(self._out_path, offset=state.offset)
@@ -162,6 +173,7 @@ class ExportJob:
             input_digest=self._contacts.digest(),
             in_progress=self._schedule.in_progress(),
             failed=self._failed,
+            shard=self._shard,
             counters={
                 "contacts_done": snapshot.contacts_done,
                 "contacts_failed": snapshot.contacts_failed,
