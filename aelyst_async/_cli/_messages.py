@@ -15,7 +15,14 @@ from .._converter import converter, dump_json
 from .._models import Message, TextMessage, UnknownMessage
 from .._protocol import MAX_LIMIT
 from ._errors import run
-from ._shared import base_url_option, make_client, reports_errors, token_option
+from ._shared import (
+    base_url_option,
+    limiter_option,
+    make_client,
+    opened,
+    reports_errors,
+    token_option,
+)
 
 __all__ = ["list_messages", "messages"]
 
@@ -75,7 +82,7 @@ async def list_messages(
     rows: list[tuple[str, str, str, str, str, str]] = []
     count = 0
     next_cursor: str | None = None
-    async with client:
+    async with opened(client):
         async for page in pager.pages():
             if output_format == "jsonl":
                 sys.stdout.write(
@@ -128,6 +135,7 @@ def messages() -> None:
     show_default=True,
     help="One JSON message per line, or a table.",
 )
+@limiter_option
 @token_option
 @base_url_option
 @reports_errors
@@ -137,13 +145,14 @@ def list_command(
     max_items: int | None,
     cursor: str | None,
     output_format: Literal["jsonl", "table"],
+    limiter: str | None,
     token: str | None,
     base_url: str | None,
 ) -> None:
     """
     List the messages of IDENTIFIER (id:123, email:x@y.z or phone:+60121233112).
     """
-    client = make_client(token, base_url)
+    client = make_client(token, base_url, limiter)
     run(
         lambda: list_messages(
             client,
