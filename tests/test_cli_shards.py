@@ -39,7 +39,7 @@ def test_the_shards_of_an_export_share_a_quota_and_hold_each_message_once(
     for index in range(3):
         out = tmp_path / f"messages-{index}.jsonl"
         args = ["--contacts", str(source), "--out", str(out), "--shard", f"{index}/3"]
-        limiter = {"AELYST_LIMITER": redis_server.url}
+        limiter: dict[str, str | None] = {"AELYST_LIMITER": redis_server.url}
         runs.append(cli("export", *args, "--progress", "none", server=server, env=limiter))
         union += written(out)
         checkpoint = tmp_path / f"messages-{index}.jsonl.shard-{index}-of-3.checkpoint.json"
