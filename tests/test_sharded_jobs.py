@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import importlib.util
 import os
 import signal
@@ -147,6 +148,14 @@ async def start_worker(
         os.close(log)  # the worker has its own copy
 
 
+def connected(directory: Path, number: int) -> int | None:
+    """
+    `number` once that worker has connected to Redis (arq logs the server's version then).
+    """
+    log = (directory / f"worker-{number}.log").read_bytes()
+    return number if b"redis_version=" in log else None
+
+
 async def stop(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)  # arq shuts down gracefully
@@ -184,6 +193,8 @@ async def test_a_shard_job_whose_worker_is_killed_is_run_again_and_resumes_exact
         workers = [await start_worker(tmp_path, n, environment) for n in range(2)]
         pool: ArqRedis | None = None
         try:
+            for n in range(2):  # both take jobs: the victim cannot miss them all
+                await poll(functools.partial(connected, tmp_path, n), f"worker {n} up")
             jobs_module = load(tmp_path / "export_jobs.py")
             enqueued = await jobs_module.enqueue_shards(SHARDS)
             victim = workers[0]
