@@ -32,7 +32,16 @@ import orjson
 from cattrs.preconf.orjson import make_converter
 
 from ._exceptions import APIResponseDecodeError
-from ._hooks import WireSpec, reshaping, strict, structure_fn, unstructure_fn
+from ._hooks import (
+    RoundedNumber,
+    WireSpec,
+    kept_whole,
+    reshaping,
+    rounding_parse,
+    strict,
+    structure_fn,
+    unstructure_fn,
+)
 from ._models import (
     NO_FIELDS,
     Message,
@@ -77,7 +86,7 @@ def _link(value: Any) -> Any:
         return None
     if isinstance(value, str):
         return value or None
-    return dump_json(value).decode()
+    return dump_json(kept_whole(value)).decode()
 
 
 _WIRE: dict[type[Any], WireSpec] = {
@@ -117,7 +126,7 @@ def _build_converter() -> cattrs.Converter:
             return text(value, TextMessage)  # type: ignore[no-any-return]
         if not isinstance(kind, str):
             raise TypeError("a message body has no string 'type'")
-        return UnknownMessage(type=kind, raw=dict(value))
+        return UnknownMessage(type=kind, raw=kept_whole(dict(value)))
 
     # A predicate, not the type: the orjson preconf's union factory would win over the type.
     conv.register_structure_hook_func(lambda type_: type_ == _Body, body)
@@ -164,12 +173,20 @@ def parse_json(body: bytes) -> Any:
             too deep to be read exactly.
     """
     data = orjson.loads(body)
-    if _LONG_NUMBER in body.translate(_DIGITS):
-        try:
-            data = json.loads(body)
-        except RecursionError:
-            raise ValueError("the body nests too deep to read its numbers exactly") from None
+    if _may_hold_big_integers(body):
+        data = _exact_json(body)
     return data
+
+
+def _may_hold_big_integers(body: bytes) -> bool:
+    return _LONG_NUMBER in body.translate(_DIGITS)
+
+
+def _exact_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("the body nests too deep to read its numbers exactly") from None
 
 
 def dump_json(value: Any) -> bytes:
@@ -256,10 +273,18 @@ def decode_messages(items: Any) -> tuple[Message, ...]:
 
 _PAGE_KEYS = frozenset({"items", "pagination"})
 
+_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError)
+
 
 def decode_page(response: Response, rate_limit: RateLimit) -> Page:
     """
     Turn a 2xx list response into a `Page`.
+
+    orjson reads the body, and the page is decoded from that; only when that may have
+    rounded an integer beyond 64 bits (a known field that is not the documented shape, in a
+    body with 19 digits in a row; a float that large in what is kept whole) is the body
+    read again exactly and decoded from that (`_hooks.py`, rule 5). A page so never pays
+    for the exact parser, nor for looking for long digit runs, unless it may need them.
 
     Raises:
         APIResponseDecodeError: When the body is not JSON or not the documented shape.
@@ -271,19 +296,37 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
         )
 
     try:
-        data = parse_json(response.body)
+        data = orjson.loads(response.body)
     except ValueError:
         raise fail("the response body is not JSON") from None
+    rounding = rounding_parse.set(True)
+    try:
+        return _page(data, rate_limit, fail)
+    except _SHAPE_ERRORS as exc:
+        if not isinstance(exc, RoundedNumber) and not _may_hold_big_integers(response.body):
+            raise fail(f"the response body does not match the documented shape ({exc})") from None
+    finally:
+        rounding_parse.reset(rounding)
+    try:
+        data = _exact_json(response.body)
+    except ValueError:
+        raise fail("the response body is not JSON") from None
+    try:
+        return _page(data, rate_limit, fail)
+    except _SHAPE_ERRORS as exc:
+        raise fail(f"the response body does not match the documented shape ({exc})") from None
+
+
+def _page(data: Any, rate_limit: RateLimit, fail: Callable[[str], APIResponseDecodeError]) -> Page:
     if not isinstance(data, dict) or "items" not in data or "pagination" not in data:
         raise fail("the response body lacks 'items' or 'pagination'")
-    try:
-        items = decode_messages(data["items"])
-        pagination: Pagination = _structure_pagination(data["pagination"], Pagination)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise fail(f"the response body does not match the documented shape ({exc})") from None
+    items = decode_messages(data["items"])
+    pagination: Pagination = _structure_pagination(data["pagination"], Pagination)
     extra = NO_FIELDS
     if len(data) > len(_PAGE_KEYS):
-        extra = WireFields({key: value for key, value in data.items() if key not in _PAGE_KEYS})
+        extra = WireFields(
+            kept_whole({key: value for key, value in data.items() if key not in _PAGE_KEYS})
+        )
     return Page(
         items=items,
         next_cursor=cursor_from_link(pagination.next),

@@ -24,10 +24,15 @@ Rules:
    too, for the way back (`unstructure_fn`). The usual object, with nothing of either, costs
    one `len()` and shares one empty `extra`.
 4. An object of another shape raises `TypeError` or `KeyError` naming what is wrong.
+5. Read from a parser that makes integers beyond 64 bits floats (`rounding_parse`), a known
+   field holding a float raises (`TypeError`), and JSON kept whole holding one that large
+   raises `RoundedNumber`: the caller then reads the body again exactly. The usual object
+   keeps nothing whole, so that check costs it nothing.
 """
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import linecache
 import types
@@ -40,7 +45,17 @@ import cattrs
 
 from ._models import NO_FIELDS, WireFields
 
-__all__ = ["WireSpec", "camel", "reshaping", "strict", "structure_fn", "unstructure_fn"]
+__all__ = [
+    "RoundedNumber",
+    "WireSpec",
+    "camel",
+    "kept_whole",
+    "reshaping",
+    "rounding_parse",
+    "strict",
+    "structure_fn",
+    "unstructure_fn",
+]
 
 StructureHook = Callable[[Any, Any], Any]
 
@@ -139,10 +154,46 @@ def _not_an_object(cls: type[Any], value: Any) -> Any:
     raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
 
 
+class RoundedNumber(ValueError):
+    """
+    JSON kept whole holds a float that may be an integer the fast parser rounded (rule 5).
+    """
+
+
+rounding_parse: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "rounding_parse", default=False
+)
+"""Whether the value being structured was read by a parser that makes big integers floats."""
+
+
+def kept_whole(value: Any) -> Any:
+    """
+    `value`, JSON kept as it arrived (unknown fields, an unknown body, an odd link): while
+    `rounding_parse` is set, a float in it of an integer's size beyond 64 bits raises
+    `RoundedNumber`, for the body to be read again exactly (rule 5).
+    """
+    if rounding_parse.get():
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if type(item) is float:
+                if not -_BEYOND_64_BITS < item < _BEYOND_64_BITS:
+                    raise RoundedNumber(f"{item!r} may be an integer beyond 64 bits")
+            elif type(item) is dict:
+                pending += item.values()
+            elif type(item) is list:
+                pending += item
+    return value
+
+
+_BEYOND_64_BITS = float(2**63)
+"""orjson reads the integers from -2**63 to 2**64 - 1 exactly, any other one as a float."""
+
+
 def _extra(
     o: Mapping[str, Any], known: frozenset[str], sent: dict[str, tuple[Any, Any]] | None
 ) -> WireFields:
-    unknown = {key: value for key, value in o.items() if key not in known}
+    unknown = kept_whole({key: value for key, value in o.items() if key not in known})
     return WireFields(unknown, sent) if unknown or sent else NO_FIELDS
 
 
@@ -192,6 +243,7 @@ class _Generator:
         self.src.bind("__mapping", Mapping)
         self.src.bind("__not_an_object", _not_an_object)
         self.src.bind("__extra", _extra)
+        self.src.bind("__new", _NEW)
 
     def model(self, cls: type[Any], var: str, indent: int, *, tagged: bool = False) -> None:
         """
@@ -258,13 +310,25 @@ class _Generator:
                 src.add(at + 1, f"if {' or '.join(noted)}:", f"    {note}")
         known_keys = src.bind(f"__known_{cls.__name__}", frozenset(known))
         arguments = ", ".join(f"{field.alias}={local[field.name]}" for field in fields)
+        extra = f"__extra({var}, {known_keys}, {sent})"
         src.add(
             at,
             f"if {sent} is None and {n} == len({var}):",
-            f"    {var} = {model}({arguments})",  # `extra` at its default, `NO_FIELDS`
+            f"    {var}_extra = {src.bind('__no_fields', NO_FIELDS)}",
             "else:",
-            f"    {var} = {model}({arguments}, extra=__extra({var}, {known_keys}, {sent}))",
+            f"    {var}_extra = {extra}",
         )
+        if cls.__new__ is _NEW:
+            # The class's own `__init__`, called as a function: calling the class with
+            # keywords would first gather them into a dict for `type.__call__`.
+            init = src.bind(f"__init_{cls.__name__}", cls.__init__)
+            src.add(
+                at,
+                f"{var} = __new({model})",
+                f"{init}({var}, {arguments}, extra={var}_extra)",
+            )
+        else:
+            src.add(at, f"{var} = {model}({arguments}, extra={var}_extra)")
 
     def read(
         self,
@@ -366,6 +430,9 @@ def structure_fn(
 
 
 _ABSENT = object()
+
+_NEW: Callable[..., Any] = object.__new__
+"""How a model without a `__new__` of its own is made, before its `__init__` runs."""
 
 
 def _compile(name: str, signature: str, src: _Source) -> Callable[..., Any]:

@@ -343,6 +343,30 @@ def test_integers_of_any_size_are_read_and_written_exactly(number: int) -> None:
     assert str(number).encode() in dump_json(to_wire(message))
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(
+            {"items": [_message(message={"type": "image", "size": 2**70})], "pagination": {}},
+            id="in-a-body-of-an-unknown-type",
+        ),
+        pytest.param(
+            {"items": [_message(sender={"source": "api", "quota": [2**64]})], "pagination": {}},
+            id="in-an-unknown-field-of-a-sender",
+        ),
+        pytest.param({"items": [], "pagination": {"next": {"n": -(2**70)}}}, id="in-a-link"),
+        pytest.param({"items": [], "pagination": {}, "total": 10**25}, id="beside-the-items"),
+        pytest.param(
+            {"items": [_message(score=1.5e300, ratio=0.25)], "pagination": {}},
+            id="floats-stay-floats",
+        ),
+    ],
+)
+def test_numbers_kept_whole_are_exact_wherever_they_are(page: dict[str, Any]) -> None:
+    """Kept as sent, in an unknown body, field or link, an integer beyond 64 bits stays exact."""
+    assert typed(page) == typed(to_wire(_decode(page)))
+
+
 def test_decoded_messages_are_frozen_hashable_and_picklable() -> None:
     """A decoded message is a model like any other, and keeps what it keeps through pickle."""
     [message] = decode_messages([copy.deepcopy(FORWARD)])
@@ -398,6 +422,27 @@ def test_a_new_field_needs_only_the_model() -> None:
     note = conv.structure(wire, Note)
     assert Note(note_id=1, thread_id="th_42", extra={"pinned": True}) == note
     assert wire == conv.unstructure(note)
+
+
+def test_a_model_with_a_new_of_its_own_is_made_through_it() -> None:
+    """A generated hook makes a model by calling its class when the class has its own __new__."""
+    made: list[int] = []
+
+    @attrs.frozen(kw_only=True)
+    class Note:
+        note_id: int
+        extra: Mapping[str, Any] = attrs.field(default=NO_FIELDS, hash=False)
+
+        def __new__(cls, **fields: Any) -> Note:
+            made.append(fields["note_id"])
+            return super().__new__(cls)
+
+    conv = cattrs.Converter()
+    conv.register_structure_hook_factory(
+        lambda t: t is Note, lambda t, c: structure_fn(t, c, {Note: WireSpec()})
+    )
+    note = conv.structure({"noteId": 1}, Note)
+    assert ([1], 1) == (made, note.note_id)
 
 
 def test_long_digit_runs_in_text_decode_as_any_other_body() -> None:
