@@ -39,6 +39,7 @@ from ._exceptions import (
 )
 from ._identifiers import Identifier
 from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
+from ._logs import configure_from_env as _configure_logging
 from ._models import (
     DeliveryStatus,
     Message,
@@ -53,6 +54,7 @@ from ._models import (
     UnknownMessage,
 )
 from ._pagination import MessagePager
+from ._response import ResponseInfo
 from ._sharding import Shard, shard_of
 
 if typing.TYPE_CHECKING:
@@ -102,6 +104,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+_configure_logging()  # $AELYST_LOG, read once on import
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "NO_SAFE_CURSOR",
@@ -146,6 +150,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Sender",

@@ -13,18 +13,19 @@ Rules:
    refused with an `AelystError` that says what to do (aiohttp's session, and the limiter,
    cannot move between loops). A client dropped with its own session open warns once, with
    a `RuntimeWarning` (shown by default, like asyncio's "never awaited"), how to close it.
+5. Each page fetch is one `PageCall`: it counts, logs and traces the attempts, and gives the
+   page or the error its `ResponseInfo` (`_instrument.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
-import platform
-import sys
+import ssl as _ssl
 import warnings
 from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,12 +38,13 @@ from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
 from ._exceptions import NO_SAFE_CURSOR, AelystError, InvalidArgumentError
 from ._identifiers import Identifier, coerce_identifier
+from ._instrument import PageCall, Telemetry
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
+from ._network import check_ssl, proxy_for, request_headers
 from ._pagination import FetchPage, MessagePager
 from ._protocol import (
     LIST_MESSAGES_ROUTE,
-    Response,
     check_base_url,
     check_limit,
     list_messages_url,
@@ -78,14 +80,6 @@ class _Default:
 
 DEFAULT: Final = _Default()
 """The default of `rate_limiter=`: a `TokenBucketLimiter` of the client's own."""
-
-
-def _user_agent() -> str:
-    try:
-        sdk = version("aelyst-async")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        sdk = "0+unknown"
-    return f"aelyst-async/{sdk} python/{platform.python_version()} {sys.platform}"
 
 
 class _Secret:
@@ -303,11 +297,24 @@ class AelystClient:
         rate_limiter: The limiter shared by every request of this client: by default a
             `TokenBucketLimiter` of its own; pass one to share a quota between clients, or
             `None` to turn pacing off.
-        session: An `aiohttp.ClientSession` to borrow; it is not closed by the client.
+        session: An `aiohttp.ClientSession` to borrow; it is not closed by the client, and
+            keeps its own proxy and TLS settings unless `proxy=` or `ssl=` are given.
         clock: The clock for pacing, backoff and deadlines (tests pass a `FakeClock`).
         max_response_bytes: The largest response body read, in bytes (default 16 MiB, some
             hundred times a full page); a longer one raises `ResponseTooLargeError`, counted
             after decompression. `None` lifts the cap (only for a server you trust).
+        proxy: The proxy every request goes through, e.g. `http://user:pass@proxy:3128`;
+            by default the one the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
+            `NO_PROXY`), read when the client is created.
+        trust_env: Whether to read the proxy from the environment (default `True`); for a
+            borrowed `session`, set `trust_env` on that session instead.
+        ssl: `True` to verify the server's certificate, `False` not to (never in
+            production), or an `ssl.SSLContext` (a private CA, a client certificate).
+        default_headers: Headers sent with every request; they cannot set `Authorization`
+            nor `User-Agent`.
+        user_agent: Appended to the SDK's own `User-Agent`, e.g. `"my-app/1.2"`.
+        telemetry: Where traces and metrics go, e.g. `aelyst_async.otel.OpenTelemetry()`
+            (the `otel` extra); `None`, the default, traces nothing and imports nothing.
 
     Raises:
         InvalidArgumentError: When no token is given nor set, or an option is invalid.
@@ -331,6 +338,12 @@ class AelystClient:
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | yarl.URL | None = None,
+        trust_env: bool | None = None,
+        ssl: _ssl.SSLContext | bool = True,
+        default_headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV)
@@ -340,11 +353,17 @@ class AelystClient:
             )
         if token != token.strip() or any(ord(c) < 32 for c in token):
             raise InvalidArgumentError("the API token contains whitespace or control characters")
-        self._token = _Secret(
-            token, headers={"Accept": "application/json", "User-Agent": _user_agent()}
-        )
+        self._token = _Secret(token, headers=request_headers(default_headers, user_agent))
         self._base_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        )
+        if session is not None and trust_env is not None:
+            raise InvalidArgumentError(
+                "trust_env= applies to the session the client creates; "
+                "set it on the session you pass instead"
+            )
+        resolved_proxy = proxy_for(
+            self._base_url, proxy=proxy, trust_env=session is None and trust_env is not False
         )
         self._timeout = Timeout.coerce(timeout)
         self._retry = _check_retry(retry) or RetryPolicy()
@@ -353,10 +372,15 @@ class AelystClient:
             rate_limiter = TokenBucketLimiter(clock=self._clock)
         self._limiter = rate_limiter
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
-        self._route_description = f"GET {self._base_url.path}/contact/{{identifier}}/message/list"
+        self._route = f"{self._base_url.path}/contact/{{identifier}}/message/list"
+        self._route_description = f"GET {self._route}"
         self._transport = AiohttpTransport(
-            session, max_response_bytes=_check_max_response_bytes(max_response_bytes)
+            session,
+            max_response_bytes=_check_max_response_bytes(max_response_bytes),
+            proxy=resolved_proxy,
+            ssl=check_ssl(ssl),
         )
+        self._telemetry = telemetry
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()
@@ -427,28 +451,29 @@ class AelystClient:
         self._check_loop()
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         attempt_timeout = timeout or self._timeout
-
-        attempts = 0
-
-        async def send(remaining: float | None) -> Response:
-            nonlocal attempts
-            attempts += 1
-            self.stats.requests += 1
-            self.stats.retries += attempts > 1
+        call = PageCall(
             # The token is only ever put into a request built on the base URL.
-            response = await self._transport.get(
-                url, self._token.request_headers(), timeout=attempt_timeout, remaining=remaining
-            )
-            self.stats.rate_limited += response.status == 429
-            return response
-
-        return await call_with_retries(
-            send,
+            functools.partial(
+                self._transport.get, url, self._token.request_headers(), timeout=attempt_timeout
+            ),
+            clock=self._clock,
+            stats=self.stats,
+            route=self._route,
+            base_url=self._base_url,
+            identifier=identifier,
+            url=url,
+        )
+        fetch = call_with_retries(
+            call.send,
             decode_page,
             policy=retry or self._retry,
-            limiter=self._limiter,
+            limiter=None if self._limiter is None else call.timed(self._limiter),
             key=self._limiter_key,
             clock=self._clock,
             total=attempt_timeout.total,
             description=self._route_description,
         )
+        if self._telemetry is None:
+            return await fetch
+        with call.traced(self._telemetry):  # the span is current while `fetch` runs
+            return await fetch

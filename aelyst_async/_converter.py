@@ -55,6 +55,7 @@ from ._models import (
     WireFields,
 )
 from ._protocol import Response, cursor_from_link
+from ._response import ResponseInfo
 
 __all__ = [
     "converter",
@@ -292,7 +293,11 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
 
     def fail(reason: str) -> APIResponseDecodeError:
         return APIResponseDecodeError(
-            reason, status=response.status, body=response.body, url=response.url
+            reason,
+            status=response.status,
+            body=response.body,
+            url=response.url,
+            response=response.info,
         )
 
     try:
@@ -301,7 +306,7 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
         raise fail("the response body is not JSON") from None
     rounding = rounding_parse.set(True)
     try:
-        return _page(data, rate_limit, fail)
+        return _page(data, rate_limit, fail, response.info)
     except _SHAPE_ERRORS as exc:
         if not isinstance(exc, RoundedNumber) and not _may_hold_big_integers(response.body):
             raise fail(f"the response body does not match the documented shape ({exc})") from None
@@ -312,12 +317,17 @@ def decode_page(response: Response, rate_limit: RateLimit) -> Page:
     except ValueError:
         raise fail("the response body is not JSON") from None
     try:
-        return _page(data, rate_limit, fail)
+        return _page(data, rate_limit, fail, response.info)
     except _SHAPE_ERRORS as exc:
         raise fail(f"the response body does not match the documented shape ({exc})") from None
 
 
-def _page(data: Any, rate_limit: RateLimit, fail: Callable[[str], APIResponseDecodeError]) -> Page:
+def _page(
+    data: Any,
+    rate_limit: RateLimit,
+    fail: Callable[[str], APIResponseDecodeError],
+    info: ResponseInfo | None,
+) -> Page:
     if not isinstance(data, dict) or "items" not in data or "pagination" not in data:
         raise fail("the response body lacks 'items' or 'pagination'")
     items = decode_messages(data["items"])
@@ -334,4 +344,5 @@ def _page(data: Any, rate_limit: RateLimit, fail: Callable[[str], APIResponseDec
         pagination=pagination,
         rate_limit=rate_limit,
         extra=extra,
+        response=info,
     )

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Final, final
 
 if TYPE_CHECKING:
     from ._models import Page, RateLimit
+    from ._response import ResponseInfo
 
 __all__ = [
     "NO_SAFE_CURSOR",
@@ -198,11 +199,16 @@ class APIError(AelystError):
 
     Attributes:
         url: The URL of the request (it never carries the token).
+        response: The response the error came from (status, redacted headers, request id,
+            attempts, timing), or `None` when no response arrived.
     """
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str | None = None, response: ResponseInfo | None = None
+    ) -> None:
         super().__init__(message)
         self.url = url
+        self.response = response
 
 
 class APIConnectionError(APIError):
@@ -246,12 +252,18 @@ class APIResponseDecodeError(APIError):
     """
 
     def __init__(
-        self, message: str, *, status: int, body: bytes | str | None, url: str | None = None
+        self,
+        message: str,
+        *,
+        status: int,
+        body: bytes | str | None,
+        url: str | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
         self.status = status
         self.body = body_excerpt(body)
         shown = body_excerpt(self.body, _SHOWN_BODY_CHARS)
-        super().__init__(f"{message} (HTTP {status}, body: {shown!r})", url=url)
+        super().__init__(f"{message} (HTTP {status}, body: {shown!r})", url=url, response=response)
 
 
 class ResponseTooLargeError(APIError):
@@ -296,7 +308,7 @@ class APIStatusError(APIError):
         headers: The response headers.
         body: An excerpt of the response body (at most `BODY_EXCERPT_CHARS` characters).
         rate_limit: The rate-limit state the response reported.
-        received_at: When the response arrived (aware UTC).
+        received_at: When the response arrived (aware UTC; on the client's clock).
     """
 
     def __init__(
@@ -310,15 +322,18 @@ class APIStatusError(APIError):
         body: bytes | str | None = None,
         rate_limit: RateLimit | None = None,
         url: str | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
-        super().__init__(message, url=url)
+        super().__init__(message, url=url, response=response)
         self.status = status
         self.code = code
         self.api_message = None if api_message is None else body_excerpt(api_message)
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body_excerpt(body)
         self.rate_limit = rate_limit
-        self.received_at = _dt.datetime.now(_dt.timezone.utc)
+        self.received_at = (
+            _dt.datetime.now(_dt.timezone.utc) if response is None else response.received_at
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"

@@ -29,6 +29,8 @@ from typing import Any, final
 
 import attrs
 
+from ._response import ResponseInfo
+
 __all__ = [
     "NO_FIELDS",
     "DeliveryStatus",
@@ -312,6 +314,8 @@ class Page:
         pagination: The raw links the cursors were read from.
         rate_limit: The rate-limit state the response reported.
         extra: The body's top-level fields besides `items` and `pagination`.
+        response: The response the page came from: status, headers, request id, attempts and
+            timing (`None` for a page not fetched by a client). Not part of equality.
     """
 
     items: tuple[Message, ...]
@@ -320,6 +324,7 @@ class Page:
     pagination: Pagination = attrs.field(factory=Pagination)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
     extra: Mapping[str, Any] = attrs.field(default=NO_FIELDS, hash=False)
+    response: ResponseInfo | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def has_next(self) -> bool:

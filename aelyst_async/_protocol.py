@@ -42,6 +42,7 @@ from ._exceptions import (
 )
 from ._identifiers import Identifier
 from ._models import RateLimit
+from ._response import ResponseInfo
 
 __all__ = [
     "LIST_MESSAGES_ROUTE",
@@ -56,6 +57,7 @@ __all__ = [
     "parse_rate_limit",
     "parse_reset",
     "parse_retry_after",
+    "redact_url",
 ]
 
 LIST_MESSAGES_ROUTE = "GET /contact/{identifier}/message/list"
@@ -65,13 +67,15 @@ _LIST_SUFFIX = "/message/list"
 @attrs.frozen(kw_only=True)
 class Response:
     """
-    A complete HTTP response, body read, connection released.
+    A complete HTTP response, body read, connection released; `info` is what pages and
+    errors made of it carry.
     """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
     url: str = ""
+    info: ResponseInfo | None = None
 
 
 def _number(value: str | None) -> float | None:
@@ -293,6 +297,7 @@ def error_for_response(response: Response, rate_limit: RateLimit) -> APIStatusEr
         body=response.body,
         rate_limit=rate_limit,
         url=response.url,
+        response=response.info,
     )
     if isinstance(error, RateLimitError):
         error.retry_after = rate_limit.retry_after
@@ -359,6 +364,35 @@ def list_messages_url(
     if cursor is not None:
         query.append(f"cursorId={quote(cursor, safe='')}")
     return f"{url}?{'&'.join(query)}" if query else url
+
+
+REDACTED_PART = "REDACTED"
+
+
+def redact_url(url: str | yarl.URL) -> str:
+    """
+    A URL as logs and traces may show it: the path segment after `contact` (the identifier)
+    and every query value but `limit` (the cursor) become `REDACTED`; credentials and fragment
+    are dropped. Any other URL keeps its path.
+
+    Example:
+        ```python
+        redact_url("https://api.aelyst.ai/v1/contact/email:a%40b.c/message/list?cursorId=9")
+        # 'https://api.aelyst.ai/v1/contact/REDACTED/message/list?cursorId=REDACTED'
+        ```
+    """
+    parsed = url if isinstance(url, yarl.URL) else yarl.URL(url, encoded=True)
+    segments = parsed.raw_path.split("/")
+    for index in range(1, len(segments)):
+        if segments[index - 1] == "contact":
+            segments[index] = REDACTED_PART
+    redacted = "/".join(segments)
+    pairs = [part.partition("=") for part in parsed.raw_query_string.split("&") if part]
+    query = "&".join(
+        f"{name}={value if name == 'limit' else REDACTED_PART}" for name, _, value in pairs
+    )
+    origin = str(parsed.origin()) if parsed.is_absolute() else ""
+    return f"{origin}{redacted}" + (f"?{query}" if query else "")
 
 
 MAX_LINK_CHARS = 8192

@@ -16,12 +16,17 @@ Rules:
    counted after decompression, and dropped with the connection as soon as it passes the
    cap (`ResponseTooLargeError`). aiohttp inflates a compressed body in bounded steps
    (since 3.13.3), so a small gzip body that inflates to gigabytes stops at the cap too.
+5. A proxy's credentials travel in a `Proxy-Authorization` header to the proxy alone; the
+   session the transport creates does not read the environment (the client has resolved the
+   proxy already, once) nor `~/.netrc` (the token is the only credential sent to the API).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import ssl as _ssl
 from collections.abc import Mapping
 
 import aiohttp
@@ -52,6 +57,12 @@ def _reason(exc: aiohttp.ClientError) -> str:
     """
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without answering"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        # Its os_error's errno (1) would read "operation not permitted".
+        why = getattr(exc.certificate_error, "verify_message", "") or "not trusted"
+        return f"its TLS certificate was refused ({why}); ssl= takes a context that trusts it"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return "the TLS handshake failed"
     if isinstance(exc, aiohttp.ClientConnectorError):
         code, words = exc.os_error.errno, exc.os_error.strerror
         if code is not None and code > 0:
@@ -113,6 +124,8 @@ class AiohttpTransport:
     Args:
         session: A session to borrow (it is never closed here), or `None` to create and own one.
         max_response_bytes: The cap on a response body (module rule 4); `None`: no cap.
+        proxy: The proxy every request goes through (its credentials included), or `None`.
+        ssl: `True` to verify certificates as the session does, `False` not to, or a context.
     """
 
     def __init__(
@@ -120,10 +133,20 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         *,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: yarl.URL | None = None,
+        ssl: _ssl.SSLContext | bool = True,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._max_bytes = max_response_bytes
+        self._ssl = ssl
+        self._proxy = None if proxy is None else proxy.with_user(None)
+        self._proxy_authorization: dict[str, str] = {}
+        if proxy is not None and proxy.user is not None:
+            pair = f"{proxy.user}:{proxy.password or ''}".encode()
+            self._proxy_authorization["Proxy-Authorization"] = (
+                f"Basic {base64.b64encode(pair).decode('ascii')}"
+            )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
@@ -131,6 +154,7 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                 auto_decompress=True,
+                trust_env=False,
             )
         return self._session
 
@@ -159,12 +183,23 @@ class AiohttpTransport:
         session = self._get_session()
         target = yarl.URL(url, encoded=True)
         host = _host_port(target)
+        proxy_headers = None
+        if self._proxy_authorization:
+            # To the proxy alone: in the CONNECT of a tunnel for https, else in the request the
+            # proxy relays (and strips, as proxies do), as aiohttp itself sends it.
+            if url.startswith("https:"):
+                proxy_headers = self._proxy_authorization
+            else:
+                headers = {**headers, **self._proxy_authorization}
         try:
             async with session.get(
                 target,
                 headers=headers,
                 allow_redirects=False,
                 timeout=_client_timeout(timeout, remaining),
+                proxy=self._proxy,
+                proxy_headers=proxy_headers,
+                ssl=self._ssl,
             ) as response:
                 try:
                     body = await _read_capped(response, self._max_bytes)

@@ -1,6 +1,7 @@
 """
 Fixtures shared by the test modules: the shipped pytest plugin's fake server and client, under
-the names the tests use; tasks on a manual fake clock; a real redis-server.
+the names the tests use; tasks on a manual fake clock; a real redis-server; and a run that does
+not depend on the machine's proxy settings.
 
 A module chooses its server's token and data with the plugin's marker, e.g.
 `pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)`; the client sends that
@@ -65,3 +66,17 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_of_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The tests talk to servers on 127.0.0.1, which a proxy of the machine's environment must
+    not stand between (a client honours them by default); a test that wants one sets it.
+    """
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)

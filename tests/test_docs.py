@@ -47,6 +47,7 @@ import attrs
 import pytest
 
 import aelyst_async
+import aelyst_async.otel
 import aelyst_async.testing
 from aelyst_async import AelystClient
 from aelyst_async.testing import (
@@ -417,7 +418,7 @@ def docstring_namespace(server: FakeAelystServer) -> dict[str, Any]:
     What docstring fragments name without defining: the public API and a few values.
     """
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    for package in (aelyst_async, aelyst_async.testing):
+    for package in (aelyst_async, aelyst_async.testing, aelyst_async.otel):
         namespace.update((name, getattr(package, name)) for name in package.__all__)
     saved: list[tuple[str, int]] = []
     save: Callable[[str, Any], None] = lambda identifier, items: saved.append(  # noqa: E731

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import aelyst_async
+import aelyst_async.otel
 import aelyst_async.redis
 import aelyst_async.testing
 
@@ -24,9 +25,11 @@ PACKAGES = [
     pytest.param(aelyst_async, id="aelyst_async"),
     pytest.param(aelyst_async.redis, id="aelyst_async.redis"),
     pytest.param(aelyst_async.testing, id="aelyst_async.testing"),
+    pytest.param(aelyst_async.otel, id="aelyst_async.otel"),
 ]
 # Modules a user imports by name; every other module is private (`_name`).
 PUBLIC_MODULES = {
+    "aelyst_async.otel",
     "aelyst_async.redis",
     "aelyst_async.testing",
     "aelyst_async.testing.pytest_plugin",

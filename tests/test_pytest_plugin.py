@@ -53,6 +53,22 @@ def test_the_client_reads_what_the_server_holds(user: pytest.Pytester) -> None:
     run(user).assert_outcomes(passed=1)
 
 
+def test_the_client_ignores_a_proxy_of_the_environment(
+    user: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine whose `HTTP_PROXY` names a proxy, `aelyst_client` still reaches the server."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    user.makepyfile(
+        """
+        async def test_it(aelyst_client):
+            assert 3 == len([m async for m in aelyst_client.messages.list("id:3", max_items=3)])
+        """
+    )
+    run(user).assert_outcomes(passed=1)
+
+
 def test_strict_mode_needs_the_asyncio_marker_only(user: pytest.Pytester) -> None:
     """In pytest-asyncio's strict mode, `@pytest.mark.asyncio` tests get the fixtures."""
     user.makeini(STRICT)

@@ -17,6 +17,8 @@ Rules:
    real time, because it exists to trip client timeouts.
 6. Hostile bodies (`oversized`, `endless`, `gzip_bomb`) are generated while they are sent,
    a chunk at a time, and stop when the client hangs up: the server never holds them.
+7. Every response it answers carries `X-Request-Id: req_<n>`, n counting the server's
+   requests from 1, as a real API's request ids do.
 """
 
 from __future__ import annotations
@@ -275,6 +277,7 @@ class _Handler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         stats = self._stats
         stats.requests += 1
+        request_id = f"req_{stats.requests}"
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
@@ -284,6 +287,8 @@ class _Handler:
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
+        if not response.prepared:  # a truncated answer has sent its headers already
+            response.headers["X-Request-Id"] = request_id
         return response
 
     async def _respond(self, request: web.Request) -> web.StreamResponse | None:

@@ -159,7 +159,10 @@ async def aelyst_client(
     It sends the server's token (`aelyst_token`, unless the marker set another).
     """
     token = aelyst_server.options.token or aelyst_token
-    async with AelystClient(token, base_url=aelyst_server.url, clock=aelyst_clock) as client:
+    # The server is on this machine: a proxy named by the environment has no part in a test.
+    async with AelystClient(
+        token, base_url=aelyst_server.url, clock=aelyst_clock, trust_env=False
+    ) as client:
         yield client
 
 

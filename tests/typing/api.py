@@ -56,6 +56,7 @@ from aelyst_async import (
     RateLimit,
     RateLimiter,
     RateLimitError,
+    ResponseInfo,
     ResponseTooLargeError,
     RetryPolicy,
     Sender,
@@ -303,3 +304,32 @@ def untrusted_server(limiter: TokenBucketLimiter, failure: FailureResult) -> Ael
     paused: TimeoutError = KeyPausedError("paused", retry_after=1.0)
     assert_type(KeyPausedError("paused", retry_after=1.0).retry_after, float)
     return AelystClient("t", max_response_bytes=1024 * 1024)
+
+
+async def observe_and_configure_the_network(page: Page, error: APIStatusError) -> str | None:
+    """Response metadata, telemetry and the network options, as a user's code uses them."""
+    import ssl
+
+    from aelyst_async.otel import OpenTelemetry, redact_url
+
+    info = page.response
+    assert_type(info, ResponseInfo | None)
+    if info is not None:
+        assert_type(info.status, int)
+        assert_type(info.request_id, str | None)
+        assert_type(info.attempts, int)
+        assert_type(info.elapsed, dt.timedelta)
+        assert_type(info.received_at, dt.datetime)
+        assert_type(info.headers.get("X-RateLimit-Remaining"), str | None)
+    assert_type(redact_url("https://api.aelyst.ai/v1/contact/id:1/message/list"), str)
+    async with AelystClient(
+        "token",
+        proxy="http://proxy.internal:3128",
+        trust_env=False,
+        ssl=ssl.create_default_context(),
+        default_headers={"X-Team": "growth"},
+        user_agent="my-app/1.0",
+        telemetry=OpenTelemetry(),
+    ):
+        pass
+    return None if error.response is None else error.response.request_id
