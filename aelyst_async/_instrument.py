@@ -46,9 +46,10 @@ __all__ = ["Attempt", "CallDescription", "CallTrace", "PageCall", "Telemetry", "
 _LOGGER = logging.getLogger("aelyst_async")
 
 
-def contact_hash(identifier: Identifier) -> str:
+def contact_hash(identifier: Identifier | str) -> str:
     """
-    A short, stable stand-in for an identifier in logs and spans: 8 hex digits of its SHA-256.
+    A short, stable stand-in for an identifier in logs and spans: 8 hex digits of its SHA-256
+    (of its text, `email:abdc@gmail.com`, which the fake server hashes as it received it).
     """
     return hashlib.sha256(str(identifier).encode()).hexdigest()[:8]
 

@@ -48,7 +48,7 @@ from aelyst_async._export import (
     run_export,
 )
 from aelyst_async._export._options import MAX_CONCURRENCY
-from aelyst_async.testing import Dataset, FakeAelystServer, Fault, RateLimitConfig
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, RateLimitConfig
 
 from .strategies import messages, typed
 
@@ -333,29 +333,94 @@ async def test_a_resume_cursor_applies_to_its_own_occurrence_only(
     assert truth(contacts) == written(out)
 
 
-async def test_a_rejected_token_stops_the_export_and_resuming_finishes_it(
+async def test_a_first_run_rejected_at_once_leaves_no_checkpoint(
     server: FakeAelystServer, out: Path
 ) -> None:
-    """A 401 ends the export with the contacts kept in progress; a resume with the right token
-    completes it."""
+    """A 401 before anything was written: no checkpoint is left, and the same call starts."""
     async with AelystClient("wrong-token", base_url=server.url) as sdk:
         with pytest.raises(AuthenticationError):
             await run_export(sdk, CONTACTS[:3], out)
-    assert ([], b"") == (checkpoint_of(out)["failed"], read(out))
+    gone = not default_checkpoint_path(out).exists()
     async with AelystClient(TOKEN, base_url=server.url) as sdk:
-        summary = await run_export(sdk, CONTACTS[:3], out, resume=True)
-    assert (True, truth(CONTACTS[:3])) == (summary.ok, written(out))
+        summary = await run_export(sdk, CONTACTS[:3], out)
+    assert (True, True, truth(CONTACTS[:3])) == (gone, summary.ok, written(out))
 
 
-async def test_an_existing_checkpoint_is_not_clobbered_without_resume(
+async def test_a_rejected_token_stops_a_resumed_export_and_resuming_finishes_it(
+    client: AelystClient, server: FakeAelystServer, out: Path
+) -> None:
+    """A 401 ends the export with its contacts kept in progress, none failed; a resume with
+    the right token completes it."""
+    await cancelled_export(client, out, CONTACTS, nth=10)
+    async with AelystClient("wrong-token", base_url=server.url) as sdk:
+        with pytest.raises(AuthenticationError):
+            await run_export(sdk, CONTACTS, out, resume=True)
+    assert [] == checkpoint_of(out)["failed"]
+    summary = await run_export(client, CONTACTS, out, resume=True)
+    assert (True, truth(CONTACTS)) == (summary.ok, written(out))
+
+
+async def test_an_unfinished_checkpoint_is_not_clobbered_without_resume(
     client: AelystClient, out: Path
 ) -> None:
-    """Without `resume`, an existing checkpoint is an error and the output is left alone."""
-    await run_export(client, CONTACTS[:2], out)
+    """Without `resume`, the checkpoint of an unfinished export is an error and the output is
+    left alone."""
+    await cancelled_export(client, out, CONTACTS, nth=10)
     before = read(out)
     with pytest.raises(ExportError, match=r"checkpoint .* exists"):
-        await run_export(client, CONTACTS[:2], out)
+        await run_export(client, CONTACTS, out)
     assert before == read(out)
+
+
+async def test_a_finished_export_run_again_reports_that_it_is_complete(
+    client: AelystClient, out: Path
+) -> None:
+    """Run again as it was, a finished export does nothing and says it is complete."""
+    first = await run_export(client, CONTACTS[:4], out)
+    before = (read(out), checkpoint_of(out))
+    again = await run_export(client, CONTACTS[:4], out)
+    assert (True, False, True, first.snapshot.messages, before) == (
+        checkpoint_of(out)["complete"],
+        first.already_complete,
+        again.already_complete,
+        again.snapshot.messages,
+        (read(out), checkpoint_of(out)),
+    )
+
+
+async def test_permanent_failures_are_kept_and_transient_ones_retried_on_resume(
+    server: FakeAelystServer, out: Path
+) -> None:
+    """A 404 and a malformed identifier fail for good; a 500 fails for now, and only it is
+    retried by a resume."""
+    contacts = ["id:1", "id:999999", "bogus"]
+    server.faults.next(Fault.status(500), times=1)  # the first request: id:1's
+    async with AelystClient(TOKEN, base_url=server.url, retry=RetryPolicy.disabled()) as sdk:
+        first = await run_export(sdk, contacts, out, concurrency=1)
+        second = await run_export(sdk, contacts, out, resume=True)
+    assert (
+        [("id:1", False), ("id:999999", True), ("bogus", True)],
+        [("id:999999", True), ("bogus", True)],
+    ) == (
+        [(f.identifier, f.permanent) for f in first.failed],
+        [(f.identifier, f.permanent) for f in second.failed],
+    )
+    assert truth(contacts) == written(out)
+
+
+async def test_a_resumed_export_reports_this_run_and_all_runs_apart(
+    client: AelystClient, out: Path
+) -> None:
+    """After a resume, `elapsed` counts every run and `run_elapsed` this one alone (none of
+    the frozen clock's time)."""
+    clock = FakeClock()
+    await cancelled_export(client, out, CONTACTS, nth=10)
+    checkpoint = checkpoint_of(out)
+    checkpoint["counters"]["elapsed"] = 100.0
+    write(out.with_name(out.name + ".checkpoint.json"), orjson.dumps(checkpoint))
+    summary = await run_export(client, CONTACTS, out, resume=True, clock=clock)
+    snap = summary.snapshot
+    assert (100.0, 100.0, 0.0) == (snap.earlier_elapsed, snap.elapsed, snap.run_elapsed)
 
 
 async def test_an_existing_output_without_checkpoint_is_not_clobbered(

@@ -96,14 +96,17 @@ def test_each_shard_has_its_own_default_checkpoint(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("resume", [True, False], ids=["resumed", "run-again"])
 async def test_a_checkpoint_of_one_shard_does_not_resume_another(
-    client: AelystClient, tmp_path: Path
+    client: AelystClient, tmp_path: Path, resume: bool
 ) -> None:
     """The same checkpoint file given to another shard is refused, naming both shards."""
     out, checkpoint = tmp_path / "messages.jsonl", tmp_path / "state.json"
     await run_export(client, CONTACTS[:8], out, shard="0/2", checkpoint=checkpoint)
     with pytest.raises(ExportError, match=r"is of shard 0/2, not of shard 1/2"):
-        await run_export(client, CONTACTS[:8], out, shard="1/2", checkpoint=checkpoint, resume=True)
+        await run_export(
+            client, CONTACTS[:8], out, shard="1/2", checkpoint=checkpoint, resume=resume
+        )
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,16 @@ Rules:
 2. Every error a user can cause (no token, a bad identifier, an HTTP error, a file that cannot
    be read, a checkpoint in the way) is one line on stderr, `error: ...`, and a non-zero exit;
    never a traceback. Exit statuses: 0 done, 1 error, 2 usage, 3 an export finished with
-   failed contacts, 130 interrupted (Ctrl-C or SIGTERM). `_shared.reports_errors` is the one
-   place that prints them.
+   failed contacts, 130 interrupted (Ctrl-C or SIGTERM), 141 the reader of stdout went away
+   (`| head`, silently). `_shared.reports_errors` is the one place that prints them.
 3. The token is never printed: not in help (no defaults shown for it), errors or summaries.
    The one exception is `mock-server`, whose token is a fake one for local tests.
 4. Ctrl-C and SIGTERM cancel the running command at an `await`, so an export stops between
    two pages and saves its checkpoint.
 
 Modules: `_app` (the group), one per command (`_messages`, `_export`, `_mock_server`, `_demo`),
-`_shared` (the error wrapper and shared options), `_progress` (the displays), `_errors` (exit
-statuses and the event loop).
+`_shared` (the error wrapper and shared options), `_verbose` (`-v`, the SDK's logging),
+`_progress` (the displays), `_errors` (exit statuses and the event loop).
 """
 
 from __future__ import annotations

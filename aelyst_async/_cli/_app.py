@@ -11,6 +11,8 @@ from typing import Final
 
 import click
 
+from ._verbose import verbose_option
+
 __all__ = ["cli"]
 
 _COMMANDS: Final = {
@@ -46,10 +48,11 @@ class _LazyGroup(click.Group):
     epilog="Start with `aelyst demo`: it needs no token and no network.",
 )
 @click.version_option(package_name="aelyst-async", prog_name="aelyst")
+@verbose_option
 def cli() -> None:
     """
     The Aelyst messaging API from the command line.
 
     Exit status: 0 done, 1 error, 2 usage, 3 export finished with failed contacts,
-    130 interrupted.
+    130 interrupted, 141 output pipe closed (`| head`).
     """

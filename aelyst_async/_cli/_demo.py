@@ -18,7 +18,7 @@ import orjson
 from .._client import AelystClient
 from .._export import ExportOptions, run_export
 from ..testing._data import MAX_CONTACTS
-from ._errors import EXIT_ERROR, Failure, one_line, run
+from ._errors import EXIT_ERROR, Failure, run
 from ._progress import make_progress
 from ._shared import (
     ProgressMode,
@@ -26,12 +26,12 @@ from ._shared import (
     count_option,
     file_option,
     messages_option,
-    parse_messages,
     progress_options,
     reports_errors,
 )
+from ._verbose import verbose_option
 
-__all__ = ["count_lines", "demo", "run_demo"]
+__all__ = ["count_lines", "demo", "describe_rate", "run_demo"]
 
 
 def count_lines(path: Path) -> collections.Counter[tuple[str, int]]:
@@ -44,6 +44,39 @@ def count_lines(path: Path) -> collections.Counter[tuple[str, int]]:
             record = orjson.loads(line)
             seen[(record["contact"], record["message"]["messageId"])] += 1
     return seen
+
+
+def describe_rate(answered: int, elapsed: float, rate_limit: int) -> list[str]:
+    """
+    The demo summary's `rate` and `sustained` lines: how close the export came to the limit.
+
+    The server's bucket starts full, so its first `rate_limit` requests are a free burst that
+    says nothing of the pace; the pace is measured on the requests after it, and only when
+    there are at least a second's worth of them (a shorter run would read 0% or 1800%).
+
+    Args:
+        answered: The requests the server answered with 200.
+        elapsed: The export's duration, in seconds.
+        rate_limit: The server's limit, requests per second.
+    """
+    per_second = answered / elapsed if elapsed > 0 else 0.0
+    after_burst = answered - rate_limit
+    lines = [
+        f"  rate         {per_second:,.1f} successful requests/s, the first {rate_limit:,} "
+        "in a burst (the server's bucket starts full)"
+    ]
+    if after_burst < rate_limit or elapsed <= 0:
+        lines.append(
+            f"  sustained    not measured: {answered:,} requests are too few beyond the burst "
+            f"of {rate_limit:,} (export more contacts with --contacts)"
+        )
+    else:
+        sustained = after_burst / elapsed
+        lines.append(
+            f"  sustained    {sustained:,.1f} requests/s after the burst = "
+            f"{sustained / rate_limit:.0%} of the {rate_limit:,}/s limit"
+        )
+    return lines
 
 
 async def run_demo(
@@ -102,9 +135,6 @@ async def run_demo(
             for message in dataset.messages(identifier)
         )
         written = count_lines(out)
-        per_second = answered / elapsed if elapsed > 0 else 0.0
-        # The server's bucket starts full: its first `rate_limit` requests are a free burst.
-        sustained = max(0, answered - rate_limit) / elapsed if elapsed > 0 else 0.0
         where = f"{out}" if keep else "a temporary file (keep it with --out)"
         snap = summary.snapshot
         verified = written == truth and summary.ok
@@ -114,11 +144,7 @@ async def run_demo(
             f"  messages     {snap.messages:,} written to {where}",
             f"  requests     {snap.requests:,} sent, {snap.rate_limited:,} rate-limited (429)",
             f"  elapsed      {elapsed:.1f}s",
-            f"  rate         {per_second:.1f} successful requests/s = "
-            f"{per_second / rate_limit:.0%} of the {rate_limit}/s limit "
-            f"(the server's bucket starts full: a burst of {rate_limit} first)",
-            f"  sustained    {sustained:.1f} requests/s after that burst = "
-            f"{sustained / rate_limit:.0%} of the limit",
+            *describe_rate(answered, elapsed, rate_limit),
         ]
         if verified:
             lines.append(
@@ -149,14 +175,17 @@ async def run_demo(
 )
 @concurrency_option
 @file_option("--out", help="Keep the output here (default: a temporary directory).")
+@click.option("--force", is_flag=True, help="Overwrite the --out file if it exists.")
 @progress_options
+@verbose_option
 @reports_errors
 def demo(
     contacts: int,
-    messages: str,
+    messages: int | tuple[int, int],
     rate_limit: int,
     concurrency: int,
     out: Path | None,
+    force: bool,
     progress: ProgressMode,
     progress_every: float,
 ) -> None:
@@ -165,14 +194,12 @@ def demo(
 
     Needs no token and no network: the server runs in this process, on 127.0.0.1.
     """
-    try:
-        counts = parse_messages(messages)
-    except ValueError as error:
-        raise Failure(f"invalid --messages: {one_line(error)}") from None
+    if out is not None and not force and out.exists():
+        raise Failure(f"{str(out)!r} exists: choose another --out, or overwrite it with --force")
     verified = run(
         lambda: run_demo(
             contacts=contacts,
-            messages=counts,
+            messages=messages,
             rate_limit=rate_limit,
             concurrency=concurrency,
             out=out,

@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 from .._exceptions import AelystError
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_FAILED_CONTACTS",
     "EXIT_INTERRUPTED",
@@ -27,6 +28,8 @@ T = TypeVar("T")
 EXIT_ERROR: Final = 1
 EXIT_FAILED_CONTACTS: Final = 3
 EXIT_INTERRUPTED: Final = 130
+EXIT_BROKEN_PIPE: Final = 141
+"""128 + SIGPIPE: what a shell reports for any tool whose reader went away (`| head`)."""
 
 
 class Failure(Exception):
@@ -88,6 +91,8 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         raise Failure("interrupted", EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        raise  # not an error to print: the reader has all it wanted (`_shared.reports_errors`)
     except (AelystError, OSError) as error:
         raise Failure(one_line(error)) from None
     except UnicodeDecodeError as error:

@@ -36,37 +36,60 @@ from ._shared import (
     make_client,
     opened,
     progress_options,
+    proxy_option,
     reports_errors,
     token_option,
 )
+from ._verbose import verbose_option
 
-__all__ = ["export", "print_failures"]
+__all__ = ["describe_summary", "export", "print_failures"]
+
+
+def _contacts(count: int) -> str:
+    return f"{count:,} contact{'' if count == 1 else 's'}"
 
 
 def print_failures(summary: ExportSummary, stream: TextIO) -> None:
     """
-    List the failed contacts of an export, one per line.
+    List the failed contacts of an export, one per line: first those that failed for good
+    (`--resume` does not retry them), then those that may succeed later (it does).
     """
-    if not summary.failed:
-        return
-    count = len(summary.failed)
-    print(f"{count:,} contact{'' if count == 1 else 's'} failed:", file=stream)
-    for failure in summary.failed:
-        print(f"  {failure.identifier}: {failure.error}: {failure.message}", file=stream)
-    print(
-        "run the same command with --resume to retry them "
-        f"(they are listed in {summary.checkpoint})",
-        file=stream,
-    )
+    permanent = [failure for failure in summary.failed if failure.permanent]
+    retryable = summary.retryable
+    for failures, why in (
+        (permanent, "failed permanently (--resume does not retry them)"),
+        (retryable, "failed for now"),
+    ):
+        if failures:
+            print(f"{_contacts(len(failures))} {why}:", file=stream)
+            for failure in failures:
+                print(f"  {failure.identifier}: {failure.error}: {failure.message}", file=stream)
+    if retryable:
+        print(
+            f"run the same command with --resume to retry the {_contacts(len(retryable))} "
+            f"that failed for now (every failure is listed in {summary.checkpoint})",
+            file=stream,
+        )
 
 
-def _describe_summary(summary: ExportSummary) -> str:
+def describe_summary(summary: ExportSummary) -> str:
+    """
+    The line `aelyst export` ends with: what was exported, how fast, and where to.
+    """
     snap = summary.snapshot
     failed = f", {snap.contacts_failed:,} failed" if snap.contacts_failed else ""
+    counts = f"{snap.contacts_done:,} contacts{failed}: {snap.messages:,} messages"
+    if summary.already_complete:
+        return (
+            f"the export to {summary.output} is already complete ({counts}); "
+            "--force starts it over, --resume reads contacts added to the input since"
+        )
+    elapsed = f"{snap.run_elapsed:.1f}s"
+    if snap.earlier_elapsed:
+        elapsed += f" ({snap.elapsed:.1f}s in all runs)"
     return (
-        f"exported {snap.contacts_done:,} contacts{failed}: {snap.messages:,} messages "
-        f"in {snap.elapsed:.1f}s ({snap.requests:,} requests, {snap.rate_limited:,} rate-limited) "
-        f"to {summary.output}"
+        f"exported {counts} in {elapsed} ({snap.requests:,} requests, "
+        f"{snap.rate_limited:,} rate-limited) to {summary.output}"
     )
 
 
@@ -144,6 +167,8 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
 @progress_options
 @token_option
 @base_url_option
+@proxy_option
+@verbose_option
 @reports_errors
 def export(
     contacts_source: str,
@@ -159,6 +184,7 @@ def export(
     progress_every: float,
     token: str | None,
     base_url: str | None,
+    proxy: str | None,
 ) -> None:
     """
     Export the messages of many contacts to a JSON Lines file, resumably.
@@ -169,7 +195,7 @@ def export(
     """
     if resume and force:
         raise Failure("--resume and --force exclude each other")
-    client = make_client(token, base_url, limiter)
+    client = make_client(token, base_url, proxy, limiter)
     options = ExportOptions(
         concurrency=concurrency,
         limit=limit,
@@ -195,7 +221,7 @@ def export(
                 EXIT_INTERRUPTED,
             ) from None
         raise
-    click.echo(_describe_summary(summary))
+    click.echo(describe_summary(summary))
     print_failures(summary, sys.stderr)
     if not summary.ok:
         raise click.exceptions.Exit(EXIT_FAILED_CONTACTS)

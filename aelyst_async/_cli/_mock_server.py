@@ -12,12 +12,35 @@ from .._client import BASE_URL_ENV, TOKEN_ENV
 from .._exceptions import AelystError
 from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
-from ..testing._faults import parse_faults
+from ..testing._faults import describe_faults, parse_faults
 from ..testing._server import DEFAULT_TOKEN
 from ._errors import Failure, one_line
-from ._shared import count_option, messages_option, parse_messages, reports_errors
+from ._shared import count_option, messages_option, reports_errors
+from ._verbose import verbose_option, verbosity
 
 __all__ = ["mock_server"]
+
+
+def _faults_value(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    """
+    `--faults`, checked as the fake server reads it: a usage error (exit status 2) when it
+    cannot be read.
+    """
+    if text:
+        try:
+            parse_faults(text)
+        except (ValueError, AelystError) as error:
+            raise click.BadParameter(one_line(error)) from None
+    return text
+
+
+def _token_value(ctx: click.Context, param: click.Parameter, text: str) -> str:
+    """
+    `--token`: one word, as a bearer token is sent.
+    """
+    if not text or text.split() != [text]:
+        raise click.BadParameter(f"{text!r} is not a token: give one word, without spaces")
+    return text
 
 
 @click.command("mock-server")
@@ -46,18 +69,24 @@ __all__ = ["mock_server"]
 )
 @click.option(
     "--faults",
+    callback=_faults_value,
     metavar="RATE[:KIND,...]",
     help="Answer about RATE of requests badly, e.g. 0.1 or 0.05:503,drop.",
 )
 @click.option(
-    "--token", default=DEFAULT_TOKEN, show_default=True, help="The token the server accepts."
+    "--token",
+    default=DEFAULT_TOKEN,
+    show_default=True,
+    callback=_token_value,
+    help="The token the server accepts.",
 )
+@verbose_option
 @reports_errors
 def mock_server(
     host: str,
     port: int,
     contacts: int,
-    messages: str,
+    messages: int | tuple[int, int],
     seed: int,
     rate_limit: int,
     faults: str | None,
@@ -66,25 +95,28 @@ def mock_server(
     """
     Run a fake Aelyst server until Ctrl-C, for trying the SDK and the CLI locally.
     """
-    try:
-        dataset = Dataset(seed=seed, contacts=contacts, messages=parse_messages(messages))
-        plan = parse_faults(faults) if faults else None
-    except (ValueError, AelystError) as error:
-        raise Failure(f"invalid option: {one_line(error)}") from None
+    dataset = Dataset(seed=seed, contacts=contacts, messages=messages)
 
     def ready(server: FakeAelystServer) -> None:
         click.echo(f"Fake Aelyst server on {server.url} (Ctrl-C to stop)")
         click.echo(f"  token: {token}")
         click.echo(f"  contacts: id:1 to id:{contacts}, {dataset.total_messages:,} messages")
+        limit = f"{rate_limit:,} requests/s per token" if rate_limit else "none"
+        click.echo(f"  rate limit: {limit}")
+        click.echo(f"  faults: {describe_faults(faults)}")
         click.echo(f"  export {BASE_URL_ENV}={server.url} {TOKEN_ENV}={token}")
         sys.stdout.flush()
 
-    run_server(
-        host,
-        port,
-        token=token,
-        dataset=dataset,
-        rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
-        faults=plan,
-        on_ready=ready,
-    )
+    try:
+        run_server(
+            host,
+            port,
+            token=token,
+            dataset=dataset,
+            rate_limit=RateLimitConfig(requests=rate_limit) if rate_limit else None,
+            faults=parse_faults(faults) if faults else None,
+            log_requests=verbosity() > 0,
+            on_ready=ready,
+        )
+    except OSError as error:  # the address is taken, or is not one of this machine's
+        raise Failure(f"cannot listen on {host}:{port}: {one_line(error)}") from None

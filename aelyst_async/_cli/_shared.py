@@ -16,11 +16,13 @@ import click
 import yarl
 
 from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
-from .._exceptions import AelystError
+from .._exceptions import AelystError, InvalidArgumentError
 from .._export._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._export._progress import PLAIN_PROGRESS_EVERY
 from .._limiter import RateLimiter
-from ._errors import EXIT_ERROR, Failure, one_line
+from .._network import proxy_for
+from .._protocol import check_base_url
+from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
 __all__ = [
     "ProgressMode",
@@ -32,8 +34,8 @@ __all__ = [
     "make_client",
     "messages_option",
     "opened",
-    "parse_messages",
     "progress_options",
+    "proxy_option",
     "reports_errors",
     "token_option",
 ]
@@ -55,9 +57,10 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except BrokenPipeError:  # `| head`: the reader has all it wanted
+            # Python flushes stdout once more at exit; into the void, so that it says nothing.
             with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.exceptions.Exit(EXIT_ERROR) from None
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except (Failure, AelystError, OSError) as error:
             status = error.status if isinstance(error, Failure) else EXIT_ERROR
             click.echo(f"error: {one_line(error)}", err=True)
@@ -67,10 +70,11 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
 
 
 def make_client(
-    token: str | None, base_url: str | None, limiter: str | None = None
+    token: str | None, base_url: str | None, proxy: str | None, limiter: str | None = None
 ) -> AelystClient:
     """
-    The client of `--token`, `--base-url` and `--limiter` (a URL `check_limiter` accepted:
+    The client of `--token`, `--base-url`, `--proxy` (without it, the proxy environment
+    variables apply, as the SDK reads them) and `--limiter` (a URL `check_limiter` accepted:
     the client then paces on a `RedisRateLimiter`, which `opened` closes).
 
     Raises:
@@ -79,10 +83,12 @@ def make_client(
     if not token:
         raise Failure(f"no API token: pass --token or set {TOKEN_ENV}")
     if limiter is None:
-        return AelystClient(token, base_url=base_url)
+        return AelystClient(token, base_url=base_url, proxy=proxy)
     from .._redis_limiter import RedisRateLimiter
 
-    return AelystClient(token, base_url=base_url, rate_limiter=RedisRateLimiter(limiter))
+    return AelystClient(
+        token, base_url=base_url, proxy=proxy, rate_limiter=RedisRateLimiter(limiter)
+    )
 
 
 @runtime_checkable
@@ -155,17 +161,54 @@ def check_limiter(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
-def parse_messages(text: str) -> int | tuple[int, int]:
+def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> int | tuple[int, int]:
     """
     `--messages`: a number per contact (`40`) or a range each contact draws from (`0-100`).
 
     Raises:
-        ValueError: When the text is neither.
+        click.BadParameter: When the text is neither (a usage error: exit status 2).
     """
+    from ..testing._data import MAX_MESSAGES  # only the commands of a fake server take it
+
     low, dash, high = text.partition("-")
-    return (int(low), int(high)) if dash else int(text)
+    with contextlib.suppress(ValueError):
+        value = (int(low), int(high)) if dash else int(text)
+        first, last = value if isinstance(value, tuple) else (value, value)
+        if 0 <= first <= last <= MAX_MESSAGES:
+            return value
+    raise click.BadParameter(
+        f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, e.g. 40 or 0-100"
+    )
 
 
+def _url_value(sdk_name: str, check: Callable[[str], object]) -> Callable[..., str | None]:
+    """
+    A callback that checks a URL option as the SDK will, so that a bad one is a usage error
+    (exit status 2) naming the option as typed, not the SDK's argument (`sdk_name`).
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+        if text is not None:
+            try:
+                check(text)
+            except InvalidArgumentError as error:
+                raise click.BadParameter(one_line(error).removeprefix(sdk_name).lstrip()) from None
+        return text
+
+    return callback
+
+
+def _check_proxy(text: str) -> None:
+    proxy_for(check_base_url(DEFAULT_BASE_URL), proxy=text, trust_env=False)
+
+
+proxy_option = click.option(
+    "--proxy",
+    callback=_url_value("proxy=", _check_proxy),
+    metavar="URL",
+    help="Send every request through this proxy, e.g. http://proxy:3128 (default: from "
+    "HTTPS_PROXY, HTTP_PROXY and NO_PROXY).",
+)
 token_option = click.option(
     "--token",
     envvar=TOKEN_ENV,
@@ -176,6 +219,7 @@ token_option = click.option(
 )
 base_url_option = click.option(
     "--base-url",
+    callback=_url_value("base_url", check_base_url),
     envvar=BASE_URL_ENV,
     show_envvar=True,
     metavar="URL",
@@ -194,6 +238,7 @@ limiter_option = click.option(
 )
 messages_option = click.option(
     "--messages",
+    callback=_messages_value,
     default="0-100",
     show_default=True,
     metavar="N|MIN-MAX",

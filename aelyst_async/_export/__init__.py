@@ -27,8 +27,8 @@ Rules:
    directory. One is written when the export starts; then, after a page, whenever
    `checkpoint_interval` seconds or `checkpoint_pages` pages (`ExportOptions`) have passed
    since the last one; and when the export stops for any reason (finished, failed,
-   cancelled), unless a write to the output failed. So a crash loses at most that much work,
-   never consistency.
+   cancelled), unless a write to the output failed (or rule 9 applies). So a crash loses
+   at most that much work, never consistency.
 5. Resuming truncates the output to `offset`: lines after it are of pages that no checkpoint
    recorded, and they are fetched again. Then it checks that the first `next_index` contacts
    of the input are the ones the checkpoint consumed (same digest), skips them, lists the
@@ -39,12 +39,20 @@ Rules:
    earlier one is complete, then it is exported again (the output follows the input line by
    line). A resume cursor applies to one occurrence only: an occurrence it must not apply to
    ends the current `list_many` stream and starts the next one.
-7. Without `resume`, an existing checkpoint, or an existing non-empty output, is an error:
-   nothing is clobbered unless `overwrite=True`. A lock on the output stops a second export
-   from writing to it at the same time.
+7. Without `resume`, an existing checkpoint (but see rule 10), or an existing non-empty
+   output, is an error: nothing is clobbered unless `overwrite=True`. A lock on the output
+   stops a second export from writing to it at the same time.
 8. A 401 ends the export (the token is wrong for every contact): the contact goes back in
    progress, the checkpoint is written and `AuthenticationError` is raised. Any other error of
-   a contact fails that contact only.
+   a contact fails that contact only: permanently when it would come back on every retry (an
+   invalid identifier, a 404: `is_permanent`), and then resuming keeps it failed; otherwise
+   resuming retries it.
+9. A first run that stops before it wrote a page or failed a contact (a 401 at once, say)
+   deletes its checkpoint instead of saving it: there is nothing to resume, and running the
+   same command again just starts.
+10. The last checkpoint of a run that went through its whole input says it is `complete`.
+   Run again without `resume` or `overwrite`, a complete export whose failures are all
+   permanent is not an error: the run does nothing and its summary says `already_complete`.
 
 Modules, by concern: `_options` (`ExportOptions`), `_input` (the contacts), `_schedule` (which
 contact is listed next), `_output` (the files written), `_checkpoint` (its format), `_progress`
@@ -72,7 +80,7 @@ from ._progress import (
     describe_progress,
     format_duration,
 )
-from ._results import ExportSummary, FailedContact
+from ._results import ExportSummary, FailedContact, is_permanent
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -94,6 +102,7 @@ __all__ = [
     "default_checkpoint_path",
     "describe_progress",
     "format_duration",
+    "is_permanent",
     "iter_contacts",
     "read_lines_in_thread",
     "run_export",

@@ -45,6 +45,7 @@ class Checkpoint:
     counters: dict[str, float]
     shard: str | None = None
     """The shard exported, `"K/N"` (`None`: the whole input)."""
+    complete: bool = False
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {
@@ -66,10 +67,12 @@ class Checkpoint:
                     "error": failure.error,
                     "message": failure.message,
                     "cursor": failure.resume_cursor,
+                    "permanent": failure.permanent,
                 }
                 for _, failure in sorted(self.failed.items())
             ],
             "counters": self.counters,
+            "complete": self.complete,
         }
         return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -101,6 +104,7 @@ class Checkpoint:
                     error=_str(item["error"]),
                     message=_str(item["message"]),
                     resume_cursor=_optional_str(item["cursor"]),
+                    permanent=_bool(item.get("permanent", False)),
                 )
                 for item in document["failed"]
             }
@@ -114,6 +118,7 @@ class Checkpoint:
                 failed=failed,
                 counters=counters,
                 shard=_optional_str(document.get("shard")),  # absent before sharding
+                complete=_bool(document.get("complete", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ExportError(f"the checkpoint {str(path)!r} is not valid ({error})") from None
@@ -122,6 +127,12 @@ class Checkpoint:
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise TypeError(f"expected an integer >= 0, got {value!r}")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
     return value
 
 

@@ -21,7 +21,7 @@ from ._input import ContactsInput
 from ._options import ExportOptions
 from ._output import Output, write_atomically
 from ._progress import PROGRESS_TICK, ExportSnapshot
-from ._results import ExportSummary, FailedContact
+from ._results import ExportSummary, FailedContact, is_permanent
 from ._schedule import Schedule
 
 if TYPE_CHECKING:
@@ -119,6 +119,42 @@ class ExportJob:
                     "delete it or choose another output"
                 )
             return Output(self._out_path, offset=0)
+        state = self._load_checkpoint()
+        # The input is checked before the output is touched (truncated to the offset).
+        await self._contacts.skip_consumed(state.next_index, state.input_digest)
+        output = Output(self._out_path, offset=state.offset)
+        self._resumed = True
+        # In progress and transiently failed contacts go first, in input order; permanent
+        # failures stay failed (they would fail again).
+        unfinished = dict(state.in_progress)
+        for index, failure in state.failed.items():
+            if failure.permanent:
+                self._failed[index] = failure
+            else:
+                unfinished[index] = Entry(failure.identifier, failure.resume_cursor)
+        self._schedule.restore(unfinished)
+        self._tally = _Tally.restore(state.counters)
+        return output
+
+    def _summary(
+        self, snapshot: ExportSnapshot, *, already_complete: bool = False
+    ) -> ExportSummary:
+        return ExportSummary(
+            output=self._out_path,
+            checkpoint=self._checkpoint_path,
+            snapshot=snapshot,
+            failed=tuple(failure for _, failure in sorted(self._failed.items())),
+            resumed=self._resumed,
+            already_complete=already_complete,
+        )
+
+    def _load_checkpoint(self) -> Checkpoint:
+        """
+        The checkpoint, which must be of this export's shard.
+
+        Raises:
+            ExportError: When it is damaged, or of another shard.
+        """
         state = Checkpoint.load(self._checkpoint_path)
         if state.shard != self._shard:
             raise ExportError(
@@ -126,17 +162,34 @@ class ExportJob:
                 f"{_describe_shard(state.shard)}, not of {_describe_shard(self._shard)}: "
                 "resume it with the same shard"
             )
-        # The input is checked before the output is touched (truncated to the offset).
-        await self._contacts.skip_consumed(state.next_index, state.input_digest)
-        output = Output(self._out_path, offset=state.offset)
-        self._resumed = True
-        # In progress and failed contacts go first, in input order.
-        unfinished = dict(state.in_progress)
-        for index, failure in state.failed.items():
-            unfinished[index] = Entry(failure.identifier, failure.resume_cursor)
-        self._schedule.restore(unfinished)
-        self._tally = _Tally.restore(state.counters)
-        return output
+        return state
+
+    def _finished_earlier(self) -> ExportSummary | None:
+        """
+        The summary of an export the checkpoint says is complete, with no failure to retry,
+        when this run is neither a resume nor a start over (rule 10); `None` otherwise.
+        """
+        options = self._options
+        if options.resume or options.overwrite or not self._checkpoint_path.exists():
+            return None
+        state = self._load_checkpoint()
+        if not state.complete or not all(failure.permanent for failure in state.failed.values()):
+            return None
+        self._failed = dict(state.failed)
+        tally = _Tally.restore(state.counters)
+        snapshot = ExportSnapshot(
+            contacts_done=tally.done,
+            contacts_failed=len(self._failed),
+            contacts_total=options.total,
+            contacts_active=0,
+            messages=tally.messages,
+            pages=tally.pages,
+            requests=tally.earlier_requests,
+            rate_limited=tally.earlier_rate_limited,
+            elapsed=tally.earlier_elapsed,
+            earlier_elapsed=tally.earlier_elapsed,
+        )
+        return self._summary(snapshot, already_complete=True)
 
     def snapshot(self) -> ExportSnapshot:
         """
@@ -160,10 +213,11 @@ class ExportJob:
             requests=tally.earlier_requests + stats.requests - self._start_requests,
             rate_limited=tally.earlier_rate_limited + stats.rate_limited - self._start_rate_limited,
             elapsed=tally.earlier_elapsed + ran,
+            earlier_elapsed=tally.earlier_elapsed,
             eta=eta,
         )
 
-    def _checkpoint(self, output: Output) -> None:
+    def _checkpoint(self, output: Output, *, complete: bool = False) -> None:
         offset = output.sync()
         snapshot = self.snapshot()
         state = Checkpoint(
@@ -183,6 +237,7 @@ class ExportJob:
                 "rate_limited": snapshot.rate_limited,
                 "elapsed": round(snapshot.elapsed, 3),
             },
+            complete=complete,
         )
         write_atomically(self._checkpoint_path, state.to_json())
         self._checkpointed = True
@@ -231,6 +286,7 @@ class ExportJob:
                 error=type(result.error).__name__,
                 message=str(result.error),
                 resume_cursor=entry.cursor,
+                permanent=is_permanent(result.error),
             )
             tally.finished_this_run += 1
         if (
@@ -273,20 +329,17 @@ class ExportJob:
         output: Output | None = None
         saved = False
         try:
+            finished = self._finished_earlier()
+            if finished is not None:
+                return finished
             output = await self._open()
             self._checkpoint(output)
             if progress is not None:
                 ticker = asyncio.create_task(self._tick())
             await self._export(output)
-            self._checkpoint(output)
+            self._checkpoint(output, complete=True)
             saved = True
-            return ExportSummary(
-                output=self._out_path,
-                checkpoint=self._checkpoint_path,
-                snapshot=self.snapshot(),
-                failed=tuple(failure for _, failure in sorted(self._failed.items())),
-                resumed=self._resumed,
-            )
+            return self._summary(self.snapshot())
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -297,7 +350,10 @@ class ExportJob:
                 # checkpoint written) and unless the output is in doubt.
                 if not saved and self._checkpointed and not output.broken:
                     with contextlib.suppress(OSError):
-                        self._checkpoint(output)
+                        if self._resumed or self._tally.pages or self._failed:
+                            self._checkpoint(output)
+                        else:  # rule 9: nothing to resume
+                            self._checkpoint_path.unlink()
                 output.close()
                 if progress is not None:
                     progress.close(self.snapshot())

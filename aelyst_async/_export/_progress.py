@@ -42,6 +42,8 @@ class ExportSnapshot:
         requests: HTTP requests sent, retries included.
         rate_limited: 429 answers received.
         elapsed: Seconds spent, all runs together.
+        earlier_elapsed: Seconds the earlier runs of a resumed export spent (0 for a first
+            run): this run's are `run_elapsed`.
         eta: Seconds left, estimated from this run's pace, when the total is known.
     """
 
@@ -54,7 +56,15 @@ class ExportSnapshot:
     requests: int
     rate_limited: int
     elapsed: float
+    earlier_elapsed: float = 0.0
     eta: float | None = None
+
+    @property
+    def run_elapsed(self) -> float:
+        """
+        Seconds spent by this run alone.
+        """
+        return max(0.0, self.elapsed - self.earlier_elapsed)
 
     @property
     def contacts_finished(self) -> int:
@@ -106,11 +116,14 @@ def describe_progress(snapshot: ExportSnapshot) -> str:
     total = "" if snapshot.contacts_total is None else f"/{snapshot.contacts_total:,}"
     failed = f" ({snapshot.contacts_failed:,} failed)" if snapshot.contacts_failed else ""
     eta = "" if snapshot.eta is None else f", ETA {format_duration(snapshot.eta)}"
+    elapsed = format_duration(snapshot.run_elapsed)
+    if snapshot.earlier_elapsed:
+        elapsed += f" ({format_duration(snapshot.elapsed)} in all runs)"
     return (
         f"{snapshot.contacts_finished:,}{total} contacts{failed}, {snapshot.messages:,} messages, "
         f"{snapshot.messages_per_second:,.0f} msg/s, {snapshot.requests:,} requests, "
         f"{snapshot.rate_limited:,} rate-limited (429), "
-        f"elapsed {format_duration(snapshot.elapsed)}{eta}"
+        f"elapsed {elapsed}{eta}"
     )
 
 

@@ -37,6 +37,7 @@ from .._exceptions import InvalidArgumentError
 
 __all__ = [
     "MAX_CONTACTS",
+    "MAX_MESSAGES",
     "Contact",
     "Dataset",
     "PageWindow",
@@ -50,7 +51,7 @@ Quirk = Literal["empty_page", "cursor_loop"]
 _MASK = (1 << 64) - 1
 _ID_BASE = 1_000_000_000
 _ID_SPAN = 10_000_000  # message ids of one contact: 7 per message, so at most ~1.4M messages
-_MAX_MESSAGES = 1_000_000
+MAX_MESSAGES = 1_000_000
 _FIRST_SPECIAL_ID = 900_001
 MAX_CONTACTS = _FIRST_SPECIAL_ID - 1
 """The most ordinary contacts a dataset holds: their ids stay below the special contacts'."""
@@ -340,10 +341,10 @@ class PageWindow:
 def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
     low, high = (value, value) if isinstance(value, int) else value
     if any(isinstance(n, bool) or not isinstance(n, int) for n in (low, high)) or not (
-        0 <= low <= high <= _MAX_MESSAGES
+        0 <= low <= high <= MAX_MESSAGES
     ):
         raise InvalidArgumentError(
-            f"messages must be an int or a (min, max) pair within 0..{_MAX_MESSAGES}, not {value!r}"
+            f"messages must be an int or a (min, max) pair within 0..{MAX_MESSAGES}, not {value!r}"
         )
     return low, high
 

@@ -36,6 +36,7 @@ __all__ = [
     "FaultKind",
     "FaultPlan",
     "InjectedFault",
+    "describe_faults",
     "parse_faults",
 ]
 
@@ -437,6 +438,19 @@ _FAULT_MAKERS: Mapping[str, Callable[[], Fault]] = {
 _DEFAULT_FAULT_KINDS = "500,503,drop,cut_json"
 
 
+def _read_faults(text: str) -> tuple[float, list[str]]:
+    """
+    The rate and the kinds of `--faults RATE[:KIND,...]`, the default kinds when none is given.
+
+    Raises:
+        ValueError: When the rate is not a number.
+    """
+    rate_text, _, kinds_text = text.partition(":")
+    return float(rate_text), [
+        kind.strip() for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(",")
+    ]
+
+
 def parse_faults(text: str) -> FaultPlan:
     """
     A fault plan from the text of `aelyst mock-server --faults RATE[:KIND,...]`: fault about
@@ -447,11 +461,9 @@ def parse_faults(text: str) -> FaultPlan:
     Raises:
         ValueError: When the text cannot be read.
     """
-    rate_text, _, kinds_text = text.partition(":")
-    rate = float(rate_text)
+    rate, kinds = _read_faults(text)
     faults: list[Fault] = []
-    for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(","):
-        name = kind.strip()
+    for name in kinds:
         if name.isdigit():
             faults.append(Fault.status(int(name)))
         elif name in _FAULT_MAKERS:
@@ -459,3 +471,17 @@ def parse_faults(text: str) -> FaultPlan:
         else:
             raise ValueError(f"unknown fault {name!r}; use a status, {', '.join(_FAULT_MAKERS)}")
     return FaultPlan().fraction(rate, faults)
+
+
+def describe_faults(text: str | None) -> str:
+    """
+    The faults of `--faults` in words, for `aelyst mock-server`'s banner: `none`, or
+    `about 5% of requests, one of 503, drop`.
+
+    Raises:
+        ValueError: When the text cannot be read.
+    """
+    if not text:
+        return "none"
+    rate, kinds = _read_faults(text)
+    return f"about {rate * 100:g}% of requests, one of {', '.join(kinds)}"

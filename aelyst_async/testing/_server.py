@@ -28,6 +28,7 @@ import collections
 import contextlib
 import email.utils
 import http
+import logging
 import math
 import urllib.parse
 import zlib
@@ -40,6 +41,7 @@ import yarl
 from aiohttp import web
 
 from .._clock import Clock, SystemClock
+from .._instrument import contact_hash
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
@@ -61,6 +63,9 @@ EmptyLink = Literal["empty", "null", "missing"]
 RetryAfterFormat = Literal["decimal", "integer", "http-date"]
 ResetFormat = Literal["none", "seconds", "epoch"]
 
+_LOGGER = logging.getLogger("aelyst_async.testing")
+_FAULT_KEY: Final = "aelyst_fault"
+"""Where `_respond` leaves the fault it applied to a request, for its log line."""
 _PREFIX = "/v1/contact/"
 _SUFFIX = "/message/list"
 _ENDPOINT = "GET /contact/{identifier}/message/list"
@@ -151,6 +156,9 @@ class ServerOptions:
         base_url: The base of `canonical` links; by default the URL the client used
             (`http://<Host header>/v1`).
         page_cache_size: How many encoded pages to keep (0: none).
+        log_requests: Log each request served, at INFO on the `aelyst_async.testing`
+            logger (see `_describe_request`); off by default, so that the SDK's own log records
+            are alone.
     """
 
     token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
@@ -166,6 +174,7 @@ class ServerOptions:
     clock: Clock = attrs.field(factory=SystemClock)
     base_url: str | None = None
     page_cache_size: int = attrs.field(default=256, validator=attrs.validators.ge(0))
+    log_requests: bool = False
 
 
 @attrs.define(kw_only=True)
@@ -255,6 +264,33 @@ def _bearer(header: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
+def _describe_request(
+    request: web.Request, response: web.StreamResponse | None, elapsed: float
+) -> str:
+    """
+    The log line of one request served, in the key=value form of the SDK's: method, route
+    template, the contact as the SDK's short hash, the limit, whether a cursor was given,
+    the status (or `dropped`), the time taken and the fault applied. Never the token or a
+    concrete identifier: the same rule as the SDK's logs.
+    """
+    raw_path = request.rel_url.raw_path
+    segment = raw_path[len(_PREFIX) : -len(_SUFFIX)]
+    if raw_path.startswith(_PREFIX) and raw_path.endswith(_SUFFIX) and segment:
+        contact = contact_hash(urllib.parse.unquote(segment, errors="replace"))
+        route = f"{_PREFIX}{{identifier}}{_SUFFIX} contact=#{contact}"
+    else:
+        route = "(no such route)"
+    query = request.query
+    limit = query.get("limit", "-")
+    limit = limit if limit == "-" or (limit.isdigit() and len(limit) <= 6) else "(invalid)"
+    return (
+        f"served {request.method} {route} limit={limit} "
+        f"cursor={'yes' if query.get('cursorId') else 'no'} "
+        f"status={'(dropped)' if response is None else response.status} "
+        f"elapsed_ms={elapsed * 1000:.1f} fault={request.get(_FAULT_KEY, '-')}"
+    )
+
+
 def _json(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
@@ -280,10 +316,14 @@ class _Handler:
         request_id = f"req_{stats.requests}"
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        started = self._options.clock.monotonic()
         try:
             response = await self._respond(request)
         finally:
             stats.in_flight -= 1
+        if self._options.log_requests and _LOGGER.isEnabledFor(logging.INFO):
+            elapsed = self._options.clock.monotonic() - started
+            _LOGGER.info("%s", _describe_request(request, response, elapsed))
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
@@ -302,6 +342,7 @@ class _Handler:
             return _json(429, _TOO_MANY, headers)
         fault = options.faults.decide(request.raw_path)
         if fault is not None:
+            request[_FAULT_KEY] = fault.kind
             self._stats.faults[fault.kind] += 1
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
