@@ -42,7 +42,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -381,7 +381,9 @@ class RedisRateLimiter:
             # The pooled connections may be to a Redis that restarted: drop them all, and
             # try once more on a new one before calling Redis unreachable.
             with contextlib.suppress(*_UNREACHABLE):
-                await _bounded(self._redis.connection_pool.disconnect(), self.operation_timeout)
+                # redis-py 5's annotations let a checker read this pool as maybe synchronous.
+                disconnect = cast("Awaitable[None]", self._redis.connection_pool.disconnect())
+                await _bounded(disconnect, self.operation_timeout)
             try:
                 reply = await self._run(script, key, args)
             except _UNREACHABLE as error:

@@ -104,7 +104,10 @@ class Shard:
         index, slash, count = str(text).strip().partition("/")
         if not slash or not index.strip().isdigit() or not count.strip().isdigit():
             raise InvalidArgumentError(f"a shard is K/N, e.g. 0/4 for the first of 4, not {text!r}")
-        return cls(int(index), int(count))
+        try:
+            return cls(int(index), int(count))
+        except InvalidArgumentError as error:
+            raise InvalidArgumentError(f"{error}, in {text!r}") from None
 
     def contains(self, identifier: str | Identifier) -> bool:
         """

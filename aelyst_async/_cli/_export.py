@@ -14,6 +14,7 @@ from typing import TextIO
 
 import click
 
+from .._exceptions import InvalidArgumentError
 from .._export import (
     ExportOptions,
     ExportSummary,
@@ -22,6 +23,7 @@ from .._export import (
     run_export,
 )
 from .._protocol import MAX_LIMIT
+from .._sharding import Shard
 from ._errors import EXIT_FAILED_CONTACTS, EXIT_INTERRUPTED, Failure, run
 from ._progress import make_progress
 from ._shared import (
@@ -30,7 +32,9 @@ from ._shared import (
     concurrency_option,
     count_option,
     file_option,
+    limiter_option,
     make_client,
+    opened,
     progress_options,
     proxy_option,
     reports_errors,
@@ -91,11 +95,11 @@ def describe_summary(summary: ExportSummary) -> str:
 
 @contextlib.contextmanager
 def _contacts_input(
-    source: str,
+    source: str, shard: Shard | None
 ) -> Iterator[tuple[Iterable[str] | AsyncIterable[str], int | None]]:
     """
-    The contacts of `--contacts`: a regular file is counted (for the ETA), then read line by
-    line; stdin (`-`) or a pipe (`<(...)`) is read once, by a thread.
+    The contacts of `--contacts`: a regular file is counted (those of `shard`, for the ETA),
+    then read line by line; stdin (`-`) or a pipe (`<(...)`) is read once, by a thread.
     """
     if source == "-":
         if sys.stdin.isatty():
@@ -108,9 +112,18 @@ def _contacts_input(
         with open(source, encoding="utf-8") as pipe:
             yield read_lines_in_thread(pipe), None
         return
-    total = count_contacts(source)
+    total = count_contacts(source, shard)
     with open(source, encoding="utf-8") as lines:
         yield lines, total
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except InvalidArgumentError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
 
 
 @click.command()
@@ -134,7 +147,23 @@ def _contacts_input(
     help="Finish an interrupted export from its checkpoint (failed contacts are retried).",
 )
 @click.option("--force", is_flag=True, help="Start over, overwriting the output and checkpoint.")
-@file_option("--checkpoint", help="The checkpoint file (default: <out>.checkpoint.json).")
+@file_option(
+    "--checkpoint",
+    help=(
+        "The checkpoint file (default: <out>.checkpoint.json; "
+        "<out>.shard-K-of-N.checkpoint.json with --shard)."
+    ),
+)
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=_parse_shard,
+    help=(
+        "Export only shard K of N (K from 0), e.g. a Kubernetes Indexed Job's "
+        "$JOB_COMPLETION_INDEX/N: the N shards of one input hold each message once."
+    ),
+)
+@limiter_option
 @progress_options
 @token_option
 @base_url_option
@@ -149,6 +178,8 @@ def export(
     resume: bool,
     force: bool,
     checkpoint: Path | None,
+    shard: Shard | None,
+    limiter: str | None,
     progress: ProgressMode,
     progress_every: float,
     token: str | None,
@@ -164,19 +195,20 @@ def export(
     """
     if resume and force:
         raise Failure("--resume and --force exclude each other")
-    client = make_client(token, base_url, proxy)
+    client = make_client(token, base_url, proxy, limiter)
     options = ExportOptions(
         concurrency=concurrency,
         limit=limit,
         resume=resume,
         overwrite=force,
         checkpoint=checkpoint,
+        shard=shard,
         progress=make_progress(progress, every=progress_every, stream=sys.stderr, title="export"),
     )
 
     async def work() -> ExportSummary:
-        with _contacts_input(contacts_source) as (contacts, total):
-            async with client:
+        with _contacts_input(contacts_source, shard) as (contacts, total):
+            async with opened(client):
                 return await run_export(client, contacts, out, options=options, total=total)
 
     try:

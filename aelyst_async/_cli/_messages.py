@@ -18,7 +18,15 @@ from .._exceptions import BadRequestError
 from .._models import Message, TextMessage, UnknownMessage
 from .._protocol import MAX_LIMIT
 from ._errors import Failure, one_line, run
-from ._shared import base_url_option, make_client, proxy_option, reports_errors, token_option
+from ._shared import (
+    base_url_option,
+    limiter_option,
+    make_client,
+    opened,
+    proxy_option,
+    reports_errors,
+    token_option,
+)
 from ._verbose import verbose_option
 
 __all__ = ["list_messages", "messages"]
@@ -135,7 +143,7 @@ async def list_messages(
     rows: list[tuple[str, str, str, str, str]] = []
     count = 0
     next_cursor: str | None = None
-    async with client:
+    async with opened(client):
         with _blaming_the_cursor(cursor):
             async for page in pager.pages():
                 if output_format == "jsonl":
@@ -188,6 +196,7 @@ def messages() -> None:
     show_default=True,
     help="One JSON message per line, or a table.",
 )
+@limiter_option
 @token_option
 @base_url_option
 @proxy_option
@@ -199,6 +208,7 @@ def list_command(
     max_items: int | None,
     cursor: str | None,
     output_format: Literal["jsonl", "table"],
+    limiter: str | None,
     token: str | None,
     base_url: str | None,
     proxy: str | None,
@@ -206,7 +216,7 @@ def list_command(
     """
     List the messages of IDENTIFIER (id:123, email:x@y.z or phone:+60121233112).
     """
-    client = make_client(token, base_url, proxy)
+    client = make_client(token, base_url, proxy, limiter)
     run(
         lambda: list_messages(
             client,

@@ -8,16 +8,18 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import click
+import yarl
 
 from .._checks import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, AelystClient
 from .._exceptions import AelystError, InvalidArgumentError
 from .._export._progress import PLAIN_PROGRESS_EVERY
+from .._limiter import RateLimiter
 from .._network import proxy_for
 from .._protocol import check_base_url
 from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
@@ -28,8 +30,10 @@ __all__ = [
     "concurrency_option",
     "count_option",
     "file_option",
+    "limiter_option",
     "make_client",
     "messages_option",
+    "opened",
     "progress_options",
     "proxy_option",
     "reports_errors",
@@ -65,17 +69,96 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def make_client(token: str | None, base_url: str | None, proxy: str | None) -> AelystClient:
+def make_client(
+    token: str | None, base_url: str | None, proxy: str | None, limiter: str | None = None
+) -> AelystClient:
     """
-    The client of `--token`, `--base-url` and `--proxy` (without `--proxy`, the proxy
-    environment variables apply, as the SDK reads them).
+    The client of `--token`, `--base-url`, `--proxy` (without it, the proxy environment
+    variables apply, as the SDK reads them) and `--limiter` (a URL `check_limiter` accepted:
+    the client then paces on a `RedisRateLimiter`, which `opened` closes).
 
     Raises:
         Failure: Without a token.
     """
     if not token:
         raise Failure(f"no API token: pass --token or set {TOKEN_ENV}")
-    return AelystClient(token, base_url=base_url, proxy=proxy)
+    if limiter is None:
+        return AelystClient(token, base_url=base_url, proxy=proxy)
+    from .._redis_limiter import RedisRateLimiter
+
+    return AelystClient(
+        token, base_url=base_url, proxy=proxy, rate_limiter=RedisRateLimiter(limiter)
+    )
+
+
+@runtime_checkable
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def opened(client: AelystClient) -> AsyncIterator[AelystClient]:
+    """
+    The client, closed at the end, and then its limiter when it holds connections (Redis).
+    """
+    try:
+        async with client:
+            yield client
+    finally:
+        limiter: RateLimiter | None = client.rate_limiter
+        if isinstance(limiter, _Closable):
+            await limiter.aclose()
+
+
+LIMITER_ENV: Final = "AELYST_LIMITER"
+LIMITER_SCHEMES: Final = ("redis", "rediss", "unix")
+
+
+def _limiter_problem(value: str) -> str | None:
+    """
+    What is wrong with a `--limiter` URL, naming it (its password hidden), or `None`.
+    """
+    try:
+        url = yarl.URL(value)
+    except ValueError as error:  # e.g. a port that is not a number
+        shown = "the URL" if "@" in value else repr(value)
+        return f"{shown} is not a valid URL ({error})"
+    shown = repr(str(url.with_password("***") if url.password else url))
+    if url.scheme not in LIMITER_SCHEMES:
+        return f"{shown} is not a Redis URL"
+    if url.scheme == "unix":
+        where, database = url.path.strip("/"), url.query.get("db", "")
+    else:
+        where, database = url.host or "", url.path.strip("/")
+    if not where:
+        return f"{shown} names no {'socket' if url.scheme == 'unix' else 'host'}"
+    if database and not database.isdigit():
+        return f"the database of {shown}, {database!r}, is not a number"
+    return None
+
+
+def check_limiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """
+    `--limiter`: a Redis URL, `redis://host:port/db` (also `rediss://`, `unix:///path?db=N`),
+    checked now, and the `redis` extra installed; a usage error (status 2) otherwise.
+    """
+    if not value:
+        return None
+    problem = _limiter_problem(value)
+    if problem is not None:
+        raise click.BadParameter(
+            f"{problem}; give redis://host:port/db, e.g. redis://localhost:6379/0", ctx, param
+        )
+    try:
+        import redis  # noqa: F401 - only checked for
+    except ImportError:
+        raise click.BadParameter(
+            "sharing the quota through Redis needs the redis extra: "
+            "pip install 'aelyst-async[redis]'",
+            ctx,
+            param,
+        ) from None
+    return value
 
 
 def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> int | tuple[int, int]:
@@ -141,6 +224,17 @@ base_url_option = click.option(
     show_envvar=True,
     metavar="URL",
     help=f"The API's base URL (default: {DEFAULT_BASE_URL}).",
+)
+limiter_option = click.option(
+    "--limiter",
+    envvar=LIMITER_ENV,
+    show_envvar=True,
+    metavar="URL",
+    callback=check_limiter,
+    help=(
+        "Share the token's quota with every process using the same Redis, e.g. "
+        "redis://localhost:6379/0 (needs the redis extra). Default: paced in this process."
+    ),
 )
 messages_option = click.option(
     "--messages",

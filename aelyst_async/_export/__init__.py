@@ -20,8 +20,9 @@ Rules:
    input were consumed (`next_index`, with a digest of them), every consumed contact not yet
    complete (`in_progress`: its index, identifier and the cursor that resumes it right after
    its last page written, `null` when none was), the failed contacts with their error and
-   resume cursor, and the counters. Every consumed contact is, at that instant, exactly one
-   of: complete (all its pages are before `offset`), in progress, or failed.
+   resume cursor, the shard exported (`ExportOptions.shard`), and the counters. Every
+   consumed contact is, at that instant, exactly one of: complete (all its pages are before
+   `offset`), in progress, or failed.
 4. A checkpoint is written atomically: a temporary file, fsync, `os.replace`, fsync of the
    directory. One is written when the export starts; then, after a page, whenever
    `checkpoint_interval` seconds or `checkpoint_pages` pages (`ExportOptions`) have passed

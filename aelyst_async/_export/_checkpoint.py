@@ -44,6 +44,8 @@ class Checkpoint:
     in_progress: dict[int, Entry]
     failed: dict[int, FailedContact]
     counters: dict[str, float]
+    shard: str | None = None
+    """The shard exported, `"K/N"` (`None`: the whole input)."""
     complete: bool = False
 
     def to_json(self) -> bytes:
@@ -54,6 +56,7 @@ class Checkpoint:
             "offset": self.offset,
             "next_index": self.next_index,
             "input_digest": self.input_digest,
+            "shard": self.shard,
             "in_progress": [
                 {"index": index, "identifier": entry.identifier, "cursor": entry.cursor}
                 for index, entry in sorted(self.in_progress.items())
@@ -115,6 +118,7 @@ class Checkpoint:
                 in_progress=in_progress,
                 failed=failed,
                 counters=counters,
+                shard=_optional_str(document.get("shard")),  # absent before sharding
                 complete=_bool(document.get("complete", False)),
             )
         except (KeyError, TypeError, ValueError) as error:

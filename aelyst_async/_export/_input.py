@@ -1,6 +1,10 @@
 """
 The contacts input: its lines read lazily (from a list, a file, or a pipe by a thread),
 numbered, and summed up in a digest that a resumed export checks (the package's rules 1 and 5).
+
+A sharded export reads the whole input and lists only its shard's contacts: the others are
+numbered and digested as they are passed over, so indexes are positions in the whole input
+and a resumed shard checks the same input as an unsharded export does.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TextIO
 
 from .._exceptions import ExportError, InvalidArgumentError
 from .._identifiers import coerce_identifier
+from .._sharding import Shard
 
 __all__ = ["ContactsInput", "count_contacts", "iter_contacts", "read_lines_in_thread"]
 
@@ -46,15 +51,16 @@ def iter_contacts(lines: Iterable[str]) -> Iterator[str]:
             yield contact
 
 
-def count_contacts(path: str | os.PathLike[str]) -> int:
+def count_contacts(path: str | os.PathLike[str], shard: Shard | None = None) -> int:
     """
-    How many contacts a file lists (read once, line by line), for a progress bar's total.
+    How many contacts a file lists (read once, line by line), for a progress bar's total;
+    only those of `shard` when given.
 
     Raises:
         OSError: When the file cannot be read.
     """
     with open(path, encoding="utf-8") as lines:
-        return sum(1 for _ in iter_contacts(lines))
+        return sum(1 for c in iter_contacts(lines) if shard is None or shard.contains(_key(c)))
 
 
 class _ThreadedLines:
@@ -157,12 +163,17 @@ class ContactsInput:
 
     A read error of the input ends it like its end does, so that the contacts already read
     are finished first; `raise_error` raises it afterwards.
+
+    With a `shard`, `read` returns only that shard's contacts, consuming the others on its way.
     """
 
-    def __init__(self, contacts: Iterable[str] | AsyncIterable[str]) -> None:
+    def __init__(
+        self, contacts: Iterable[str] | AsyncIterable[str], shard: Shard | None = None
+    ) -> None:
         self._lines: AsyncIterator[str] = (
             aiter(contacts) if isinstance(contacts, AsyncIterable) else _SyncLines(contacts)
         )
+        self._shard = shard
         self._consumed = 0
         self._digest = hashlib.sha256()
         self._error: BaseException | None = None
@@ -182,7 +193,18 @@ class ContactsInput:
 
     async def read(self) -> str:
         """
-        The next identifier; `StopAsyncIteration` at the input's end or after a read error.
+        The next identifier of the shard; `StopAsyncIteration` at the input's end or after a
+        read error.
+        """
+        while True:
+            identifier = await self._read_any()
+            if self._shard is None or self._shard.contains(identifier):
+                return identifier
+            self.consume(identifier)  # another shard's: numbered and digested, not listed
+
+    async def _read_any(self) -> str:
+        """
+        The next identifier of the input, whatever its shard.
         """
         if self._error is not None:
             raise StopAsyncIteration
@@ -221,9 +243,9 @@ class ContactsInput:
         Raises:
             ExportError: When the input is shorter, or its first contacts are others.
         """
-        for _ in range(count):
+        while self._consumed < count:
             try:
-                self.consume(await self.read())
+                self.consume(await self._read_any())
             except StopAsyncIteration:
                 break
         self.raise_error()

@@ -56,6 +56,10 @@ class _Tally:
         )
 
 
+def _describe_shard(shard: str | None) -> str:
+    return "the whole input" if shard is None else f"shard {shard}"
+
+
 class ExportJob:
     """
     One run of an export (see the package's rules); `run_export` is its public face.
@@ -79,7 +83,8 @@ class ExportJob:
         self._checkpoint_path = options.checkpoint_of(out)
         self._options = options
         self._clock: Clock = options.clock or SystemClock()
-        self._contacts = ContactsInput(contacts)
+        self._shard = None if options.shard is None else str(options.shard)
+        self._contacts = ContactsInput(contacts, options.shard)
         self._schedule = Schedule(self._contacts)
         self._failed: dict[int, FailedContact] = {}
         self._output: Output | None = None
@@ -114,7 +119,7 @@ class ExportJob:
                     "delete it or choose another output"
                 )
             return Output(self._out_path, offset=0)
-        state = Checkpoint.load(self._checkpoint_path)
+        state = self._load_checkpoint()
         # The input is checked before the output is touched (truncated to the offset).
         await self._contacts.skip_consumed(state.next_index, state.input_digest)
         output = Output(self._out_path, offset=state.offset)
@@ -143,6 +148,22 @@ class ExportJob:
             already_complete=already_complete,
         )
 
+    def _load_checkpoint(self) -> Checkpoint:
+        """
+        The checkpoint, which must be of this export's shard.
+
+        Raises:
+            ExportError: When it is damaged, or of another shard.
+        """
+        state = Checkpoint.load(self._checkpoint_path)
+        if state.shard != self._shard:
+            raise ExportError(
+                f"the checkpoint {str(self._checkpoint_path)!r} is of "
+                f"{_describe_shard(state.shard)}, not of {_describe_shard(self._shard)}: "
+                "resume it with the same shard"
+            )
+        return state
+
     def _finished_earlier(self) -> ExportSummary | None:
         """
         The summary of an export the checkpoint says is complete, with no failure to retry,
@@ -151,7 +172,7 @@ class ExportJob:
         options = self._options
         if options.resume or options.overwrite or not self._checkpoint_path.exists():
             return None
-        state = Checkpoint.load(self._checkpoint_path)
+        state = self._load_checkpoint()
         if not state.complete or not all(failure.permanent for failure in state.failed.values()):
             return None
         self._failed = dict(state.failed)
@@ -206,6 +227,7 @@ class ExportJob:
             input_digest=self._contacts.digest(),
             in_progress=self._schedule.in_progress(),
             failed=self._failed,
+            shard=self._shard,
             counters={
                 "contacts_done": snapshot.contacts_done,
                 "contacts_failed": snapshot.contacts_failed,

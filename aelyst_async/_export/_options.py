@@ -13,6 +13,7 @@ import attrs
 from .._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, check_number
 from .._clock import Clock
 from .._protocol import MAX_LIMIT, check_limit
+from .._sharding import Shard
 
 if TYPE_CHECKING:
     from ._progress import ExportProgress
@@ -24,12 +25,22 @@ __all__ = [
 ]
 
 
-def default_checkpoint_path(out: str | os.PathLike[str]) -> Path:
+def default_checkpoint_path(out: str | os.PathLike[str], shard: Shard | None = None) -> Path:
     """
-    The checkpoint of an output file: `<out>.checkpoint.json`.
+    The checkpoint of an output file: `<out>.checkpoint.json`, or
+    `<out>.shard-K-of-N.checkpoint.json` for shard K of N.
     """
     path = Path(out)
-    return path.with_name(path.name + ".checkpoint.json")
+    part = "" if shard is None else f".shard-{shard.index}-of-{shard.count}"
+    return path.with_name(f"{path.name}{part}.checkpoint.json")
+
+
+def _optional_shard(value: Shard | str | None) -> Shard | None:
+    if value is None or isinstance(value, Shard):
+        return value
+    if isinstance(value, str):
+        return Shard.parse(value)
+    raise InvalidArgumentError(f"shard must be a Shard, a 'K/N' str or None, not {value!r}")
 
 
 def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
@@ -64,12 +75,15 @@ class ExportOptions:
         resume: Finish the export a checkpoint describes (retrying its failed contacts), or
             start one when there is neither checkpoint nor output.
         overwrite: Start over even if a checkpoint or an output exists.
-        checkpoint: The checkpoint file; `<out>.checkpoint.json` by default.
+        checkpoint: The checkpoint file; `<out>.checkpoint.json` by default (see `shard`).
         progress: Told where the export stands, every fraction of a second.
         total: How many contacts the input has, when known (for the ETA).
         clock: The clock of the checkpoint and progress intervals (the system's by default).
         checkpoint_interval: Seconds between two checkpoints, at most.
         checkpoint_pages: Pages between two checkpoints, at most.
+        shard: Export only the contacts of this shard (a `Shard`, or `"K/N"`): N exports
+            of one input, one per shard, together hold each message once. Each has its own
+            checkpoint, `<out>.shard-K-of-N.checkpoint.json` by default.
 
     Raises:
         InvalidArgumentError: Naming an option whose value is invalid.
@@ -91,12 +105,15 @@ class ExportOptions:
     clock: Clock | None = None
     checkpoint_interval: float = attrs.field(default=0.5, validator=_check_interval)
     checkpoint_pages: int = attrs.field(default=200, validator=_check_pages)
+    shard: Shard | None = attrs.field(default=None, converter=_optional_shard)
 
     def checkpoint_of(self, out: Path) -> Path:
         """
         The checkpoint file of an export to `out`.
         """
-        return self.checkpoint if self.checkpoint is not None else default_checkpoint_path(out)
+        if self.checkpoint is not None:
+            return self.checkpoint
+        return default_checkpoint_path(out, self.shard)
 
 
 class ExportOptionChanges(TypedDict, total=False):
@@ -114,3 +131,4 @@ class ExportOptionChanges(TypedDict, total=False):
     clock: Clock | None
     checkpoint_interval: float
     checkpoint_pages: int
+    shard: Shard | str | None
