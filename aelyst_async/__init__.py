@@ -13,7 +13,6 @@ Example:
 
 import typing
 
-from ._bulk import FailureResult, ListRequest, MessageStream, PageResult
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
@@ -56,9 +55,9 @@ from ._models import (
 from ._pagination import MessagePager
 from ._protocol import Response, Transport
 from ._response import ResponseInfo
-from ._sharding import Shard, shard_of
 
 if typing.TYPE_CHECKING:
+    from ._bulk import FailureResult, ListRequest, MessageStream, PageResult
     from ._converter import to_wire
     from ._export import (
         ExportOptions,
@@ -69,6 +68,7 @@ if typing.TYPE_CHECKING:
         PlainProgress,
         run_export,
     )
+    from ._sharding import Shard, shard_of
 
 __version__: str
 """The installed version of aelyst-async, from the package's metadata."""
@@ -76,9 +76,10 @@ __version__: str
 
 def __getattr__(name: str) -> typing.Any:
     """
-    `__version__`, `to_wire` and the export's names (the others of `__all__` not imported
-    above), imported when first asked for: reading the version, or building the converter,
-    costs more than importing the rest of the package, and most programs never export.
+    `__version__`, `to_wire`, the names of `list_many`, sharding and the export's names (the
+    others of `__all__` not imported above), imported when first asked for: reading the
+    version, or building the converter, costs more than importing the rest of the package,
+    and most programs never list many contacts at once, export or shard.
     """
     value: typing.Any
     if name == "__version__":
@@ -89,6 +90,14 @@ def __getattr__(name: str) -> typing.Any:
         from ._converter import to_wire
 
         value = to_wire
+    elif name in ("FailureResult", "ListRequest", "MessageStream", "PageResult"):
+        from . import _bulk
+
+        value = getattr(_bulk, name)
+    elif name in ("Shard", "shard_of"):
+        from . import _sharding
+
+        value = getattr(_sharding, name)
     elif name in __all__:
         from . import _export
 

@@ -32,14 +32,12 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import yarl
 
-from ._bulk import BulkEngine, ListItem, MessageStream
 from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_cursor, check_int
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
 from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
 from ._identifiers import Identifier, coerce_identifier
-from ._instrument import PageCall, Telemetry
 from ._limiter import RateLimiter, TokenBucketLimiter
 from ._models import Page
 from ._network import check_ssl, proxy_for, request_headers
@@ -54,11 +52,13 @@ from ._protocol import (
     check_limit,
     list_messages_url,
 )
-from ._retry import call_with_retries
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from ._bulk import ListItem, MessageStream
+    from ._instrument import Telemetry
 
 __all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
 
@@ -288,6 +288,8 @@ class Messages:
         """
         checked_limit = check_limit(limit)
         workers = check_concurrency(concurrency)
+        from ._bulk import BulkEngine, MessageStream  # most programs list one contact at a time
+
         engine = BulkEngine(
             self._fetcher(retry, timeout),
             identifiers,
@@ -504,6 +506,9 @@ class AelystClient:
         if self._closed:
             raise AelystError("the client is closed")
         self._check_loop()
+        from ._instrument import PageCall  # with the retries: loaded by the first request
+        from ._retry import call_with_retries
+
         attempt_timeout = timeout or self._timeout
         url = list_messages_url(self._base_url, identifier, limit=limit, cursor=cursor)
         call = PageCall(

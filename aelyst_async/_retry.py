@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Hashable
@@ -72,9 +73,18 @@ T = TypeVar("T")
 THREADED_DECODE_BYTES = 256 * 1024
 """Bodies from this size up are decoded in a worker thread (module rule 4)."""
 
-_DECODER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aelyst-decode")
-"""One thread for every large decode of the process: decoders hold the GIL for long stretches
-in C, so several at once would starve the event loop (and its timers) between them."""
+
+@functools.cache
+def _decoder() -> concurrent.futures.ThreadPoolExecutor:
+    """
+    One thread for every large decode of the process: decoders hold the GIL for long stretches
+    in C, so several at once would starve the event loop (and its timers) between them.
+    Made on the first large body, so that importing the package starts no thread machinery.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="aelyst-decode")
+
 
 _LOGGER = logging.getLogger("aelyst_async")
 
@@ -256,7 +266,7 @@ async def _decode(
     remaining = deadline.remaining()
     if remaining is None or len(response.body) < THREADED_DECODE_BYTES:
         return decode(response, rate_limit)
-    work = asyncio.get_running_loop().run_in_executor(_DECODER, decode, response, rate_limit)
+    work = asyncio.get_running_loop().run_in_executor(_decoder(), decode, response, rate_limit)
     timer = asyncio.ensure_future(deadline.clock.sleep(remaining))
     either: set[asyncio.Future[Any]] = {work, timer}
     try:

@@ -108,12 +108,24 @@ def test_implementation_modules_are_private() -> None:
 
 
 def test_importing_the_package_leaves_the_costly_parts_for_later() -> None:
-    """`import aelyst_async` builds no converter, imports no export and reads no version."""
+    """
+    `import aelyst_async` builds no converter, imports no export or sharding, reads no version
+    and starts no thread pool; the retry and instrumentation machinery waits for the first request.
+    """
     code = (
         "import sys, aelyst_async; "
         "print(sorted(set(sys.argv[1:]) & set(sys.modules)), '__version__' in vars(aelyst_async))"
     )
-    costly = ["cattrs", "aelyst_async._converter", "aelyst_async._export"]
+    costly = [
+        "cattrs",
+        "aelyst_async._converter",
+        "aelyst_async._export",
+        "aelyst_async._sharding",
+        "aelyst_async._bulk",
+        "aelyst_async._instrument",
+        "aelyst_async._retry",
+        "concurrent.futures.thread",
+    ]
     ran = subprocess.run(
         [sys.executable, "-c", code, *costly], capture_output=True, text=True, check=True
     )
