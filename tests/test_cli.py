@@ -552,6 +552,17 @@ def test_demo_exports_and_verifies_against_the_ground_truth() -> None:
     ]
 
 
+def test_demo_ignores_a_proxy_of_the_environment() -> None:
+    """`aelyst demo` talks to its own server on 127.0.0.1 even where `HTTP_PROXY` points nowhere."""
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    run = aelyst(
+        "demo", "--contacts", "5", "--messages", "0-10", "--rate-limit", "1000",
+        "--progress", "none",
+        env={"HTTP_PROXY": nowhere, "http_proxy": nowhere, "NO_PROXY": "", "no_proxy": ""},
+    )  # fmt: skip
+    assert (0, "each exactly once") == (run.returncode, run.stdout.rstrip()[-17:])
+
+
 def test_demo_refuses_to_overwrite_its_out_file_without_force(tmp_path: Path) -> None:
     """`demo --out FILE` stops with one line when FILE exists; with `--force` it overwrites."""
     out = tmp_path / "kept.jsonl"

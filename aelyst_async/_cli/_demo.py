@@ -117,7 +117,11 @@ async def run_demo(
                 flush=True,
             )
             clock = SystemClock()
-            async with AelystClient(token, base_url=server.url, clock=clock) as client:
+            # The server is in this process, on 127.0.0.1: a proxy of the environment has no
+            # part in it (and may not even be reachable).
+            async with AelystClient(
+                token, base_url=server.url, clock=clock, trust_env=False
+            ) as client:
                 started = clock.monotonic()
                 options = ExportOptions(
                     concurrency=concurrency,
