@@ -80,7 +80,7 @@ class RedisServer:
                     if conn.recv(16).startswith(b"+PONG"):
                         return
             except OSError:
-                time.sleep(0.01)
+                time.sleep(0.01)  # allow-sleep: polling a starting server, bounded
         self.stop()
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
