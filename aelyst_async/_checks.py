@@ -14,18 +14,25 @@ Rules:
 from __future__ import annotations
 
 import math
-from typing import Final, Literal, TypeGuard, overload
+import os
+from pathlib import Path
+from typing import Any, Final, Literal, TypeGuard, overload
 
 from ._exceptions import NO_SAFE_CURSOR, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_CONCURRENCY",
+    "check_bool",
+    "check_clock",
     "check_concurrency",
     "check_cursor",
     "check_int",
+    "check_methods",
     "check_number",
+    "check_path",
     "check_seconds",
+    "check_text",
     "is_int",
     "is_number",
 ]
@@ -175,3 +182,81 @@ def check_cursor(
         return str(value)
     wanted = "a non-empty str" + (" or None" if optional else "")
     raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_bool(name: str, value: object) -> bool:
+    """
+    Validate a flag: `True` or `False`, not a value that merely has a truth (`"no"` is true).
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+@overload
+def check_text(name: str, value: object, *, optional: Literal[False] = ...) -> str: ...
+@overload
+def check_text(name: str, value: object, *, optional: bool) -> str | None: ...
+def check_text(name: str, value: object, *, optional: bool = False) -> str | None:
+    """
+    Validate a non-empty string; `None` when `optional`.
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, str) and value:
+        return value
+    wanted = "a non-empty str" + (" or None" if optional else "")
+    raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_path(name: str, value: object) -> Path:
+    """
+    Validate a file path: a `str` or an `os.PathLike`.
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    raise InvalidArgumentError(f"{name} must be a path (str or os.PathLike), not {value!r}")
+
+
+def check_methods(name: str, value: object, kind: str, methods: tuple[str, ...]) -> Any:
+    """
+    Validate an object that a protocol describes (a `Clock`, a `RateLimiter`, ...): it has
+    the protocol's methods. (`isinstance` cannot tell: the protocols are not runtime-checkable,
+    and a user's class need not inherit them.)
+
+    Returns:
+        The value, for the caller to type as the protocol.
+
+    Raises:
+        InvalidArgumentError: Naming `name`, the methods, and the value.
+    """
+    if all(callable(getattr(value, method, None)) for method in methods):
+        return value
+    *most, last = [f"{method}()" for method in methods]
+    listed = f"{', '.join(most)} and {last}" if most else last
+    noun = "methods" if most else "method"
+    article = "an" if kind[0] in "AEIOU" else "a"
+    raise InvalidArgumentError(
+        f"{name} must have the {noun} {listed} of {article} {kind}, not {value!r}"
+    )
+
+
+def check_clock(name: str, value: object) -> Any:
+    """
+    Validate a `Clock`, or `None` (the caller's default).
+
+    Raises:
+        InvalidArgumentError: Naming `name` and the value.
+    """
+    if value is None:
+        return None
+    return check_methods(name, value, "Clock", ("monotonic", "wall", "sleep"))

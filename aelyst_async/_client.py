@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import yarl
 
-from ._checks import DEFAULT_CONCURRENCY, check_concurrency, check_cursor, check_int
+from ._checks import (
+    DEFAULT_CONCURRENCY,
+    check_bool,
+    check_clock,
+    check_concurrency,
+    check_cursor,
+    check_int,
+    check_methods,
+)
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
@@ -165,14 +173,10 @@ def _check_rate_limiter(limiter: object) -> RateLimiter | _Default | None:
     """
     if limiter is None or isinstance(limiter, _Default):
         return limiter
-    if not callable(getattr(limiter, "acquire", None)) or not callable(
-        getattr(limiter, "observe", None)
-    ):
-        raise InvalidArgumentError(
-            "rate_limiter must have the methods acquire() and observe() of a RateLimiter, "
-            f"or be None, not {limiter!r}"
-        )
-    return limiter  # type: ignore[return-value]  # its methods checked above
+    checked: RateLimiter = check_methods(
+        "rate_limiter", limiter, "RateLimiter (or be None)", ("acquire", "observe")
+    )
+    return checked
 
 
 def _check_transport(
@@ -189,12 +193,7 @@ def _check_transport(
     Raises:
         InvalidArgumentError: Naming what is wrong.
     """
-    if not callable(getattr(transport, "get", None)) or not callable(
-        getattr(transport, "aclose", None)
-    ):
-        raise InvalidArgumentError(
-            f"transport must have the methods get() and aclose() of a Transport, not {transport!r}"
-        )
+    checked: Transport = check_methods("transport", transport, "Transport", ("get", "aclose"))
     own = {"session": session, "proxy": proxy, "trust_env": trust_env}
     given = [f"{name}=" for name, value in own.items() if value is not None]
     given += ["ssl="] if ssl is not True else []
@@ -203,7 +202,7 @@ def _check_transport(
             f"{', '.join(given)} {'configure' if len(given) > 1 else 'configures'} the SDK's "
             f"own transport: pass either that or transport=, not both (transport={transport!r})"
         )
-    return transport  # type: ignore[return-value]  # its methods checked above
+    return checked
 
 
 class Messages:
@@ -319,7 +318,7 @@ class Messages:
             concurrency=workers,
             limit=checked_limit,
             cursors=cursors,
-            fail_fast=bool(fail_fast),
+            fail_fast=check_bool("fail_fast", fail_fast),
         )
         return MessageStream(engine)
 
@@ -404,6 +403,8 @@ class AelystClient:
         self._base_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )
+        if trust_env is not None:
+            check_bool("trust_env", trust_env)
         if session is not None and trust_env is not None:
             raise InvalidArgumentError(
                 "trust_env= applies to the session the client creates; "
@@ -414,7 +415,7 @@ class AelystClient:
         )
         self._timeout = Timeout.coerce(timeout)
         self._retry = _check_retry(retry) or RetryPolicy()
-        self._clock: Clock = clock or SystemClock()
+        self._clock: Clock = check_clock("clock", clock) or SystemClock()
         self._limiter = _check_rate_limiter(rate_limiter)  # DEFAULT: made on first use
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route = f"{self._base_url.path}{LIST_MESSAGES_PATH}"
@@ -433,7 +434,11 @@ class AelystClient:
             self._transport = _check_transport(
                 transport, session=session, proxy=proxy, trust_env=trust_env, ssl=ssl
             )
-        self._telemetry = telemetry
+        self._telemetry: Telemetry | None = (
+            None
+            if telemetry is None
+            else check_methods("telemetry", telemetry, "Telemetry", ("trace_call",))
+        )
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # rule 4
         self.stats = ClientStats()

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ._checks import check_int, check_seconds, is_int, is_number
+from ._checks import check_bool, check_int, check_seconds, is_int, is_number
 from ._exceptions import InvalidArgumentError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout"]
@@ -83,7 +83,15 @@ class Timeout:
 
 
 def _statuses(value: Iterable[int]) -> frozenset[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidArgumentError(
+            f"RetryPolicy.retry_statuses must be a collection of HTTP statuses, not {value!r}"
+        )
     return frozenset(value)
+
+
+def _check_flag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_bool(f"RetryPolicy.{attribute.name}", value)
 
 
 def _check_attempts(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -135,9 +143,9 @@ class RetryPolicy:
     )
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_cap: float = attrs.field(default=20.0, validator=_non_negative)
-    jitter: bool = True
+    jitter: bool = attrs.field(default=True, validator=_check_flag)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
-    retry_decode_errors: bool = True
+    retry_decode_errors: bool = attrs.field(default=True, validator=_check_flag)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

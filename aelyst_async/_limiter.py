@@ -76,7 +76,7 @@ from typing import Literal, Protocol
 
 import attrs
 
-from ._checks import check_seconds
+from ._checks import check_clock, check_seconds
 from ._clock import Clock, SystemClock
 from ._models import RateLimit
 
@@ -496,7 +496,7 @@ class TokenBucketLimiter:
             other requests of a key still being learned.
 
     Raises:
-        InvalidArgumentError: When a duration is not a positive number.
+        InvalidArgumentError: When a duration is not a positive number, or `clock` not a clock.
 
     Example:
         ```python
@@ -518,7 +518,7 @@ class TokenBucketLimiter:
         probe_timeout: float = 10.0,
     ) -> None:
         self.window = check_seconds("TokenBucketLimiter.window", window, positive=True)
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock: Clock = check_clock("TokenBucketLimiter.clock", clock) or SystemClock()
         self.default_retry_after = check_seconds(
             "TokenBucketLimiter.default_retry_after",
             window if default_retry_after is None else default_retry_after,

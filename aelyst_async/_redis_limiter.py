@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 
 from . import _redis_scripts
-from ._checks import check_seconds
+from ._checks import check_clock, check_methods, check_seconds, check_text
 from ._clock import Clock, SystemClock
 from ._exceptions import InvalidArgumentError
 from ._limiter import INCREASE_STEPS, MIN_RATE, KeyPausedError, TokenBucketLimiter
@@ -137,7 +137,8 @@ class RedisRateLimiter:
             Redis server's time (for tests, with one fake clock; never across hosts).
 
     Raises:
-        InvalidArgumentError: When a duration is not a positive number or `key` is empty.
+        InvalidArgumentError: When a duration is not a positive number, `key` or `namespace`
+            is empty, `redis` is neither a Redis URL nor a client, or `clock` is not a clock.
 
     Example:
         ```python
@@ -180,24 +181,25 @@ class RedisRateLimiter:
         self.ttl = check_seconds(
             f"{name}.ttl", max(60.0, 10 * self.window) if ttl is None else ttl, positive=True
         )
-        if key is not None and (not isinstance(key, str) or not key):
-            raise InvalidArgumentError(f"{name}.key must be a non-empty str or None, not {key!r}")
-        if not isinstance(namespace, str) or not namespace:
-            raise InvalidArgumentError(f"{name}.namespace must be a non-empty str")
-        self.key = key
-        self.namespace = namespace
+        self.key = check_text(f"{name}.key", key, optional=True)
+        self.namespace = check_text(f"{name}.namespace", namespace)
         self.stats = RedisLimiterStats()
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock: Clock = check_clock(f"{name}.clock", clock) or SystemClock()
         self._server_time = clock is None
         if isinstance(redis, str):
-            self._redis: aioredis.Redis = aioredis.Redis.from_url(
-                redis,
-                socket_timeout=self.operation_timeout,
-                socket_connect_timeout=self.operation_timeout,
-            )
+            try:
+                self._redis: aioredis.Redis = aioredis.Redis.from_url(
+                    redis,
+                    socket_timeout=self.operation_timeout,
+                    socket_connect_timeout=self.operation_timeout,
+                )
+            except ValueError as error:  # redis-py's words: the schemes it reads
+                raise InvalidArgumentError(f"{name}.redis: {error}") from None
             self._owns_redis = True
         else:
-            self._redis, self._owns_redis = redis, False
+            kind = "redis.asyncio.Redis (or a redis:// URL)"
+            self._redis = check_methods(f"{name}.redis", redis, kind, ("register_script",))
+            self._owns_redis = False
         self._reserve = self._redis.register_script(_redis_scripts.RESERVE)
         self._learn = self._redis.register_script(_redis_scripts.LEARN)
         self._give_back = self._redis.register_script(_redis_scripts.GIVE_BACK)

@@ -3,7 +3,7 @@ The transport: the only module of the SDK that imports aiohttp.
 
 Rules:
 
-1. A request is sent, its body read in full and the connection released before `send`
+1. A request is sent, its body read in full and the connection released before `get`
    returns: no response object ever outlives the call, so breaking out of a loop or
    cancelling a task leaves nothing open.
 2. Redirects are not followed: the token goes to the configured base URL and nowhere else.
@@ -33,7 +33,12 @@ import aiohttp
 import yarl
 
 from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, ResponseTooLargeError
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    InvalidArgumentError,
+    ResponseTooLargeError,
+)
 from ._http import Response
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "AiohttpTransport"]
@@ -126,6 +131,9 @@ class AiohttpTransport:
         max_response_bytes: The cap on a response body (module rule 4); `None`: no cap.
         proxy: The proxy every request goes through (its credentials included), or `None`.
         ssl: `True` to verify certificates as the session does, `False` not to, or a context.
+
+    Raises:
+        InvalidArgumentError: When `session` is not an `aiohttp.ClientSession`.
     """
 
     def __init__(
@@ -136,6 +144,10 @@ class AiohttpTransport:
         proxy: yarl.URL | None = None,
         ssl: _ssl.SSLContext | bool = True,
     ) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidArgumentError(
+                f"session must be an aiohttp.ClientSession or None, not {session!r}"
+            )
         self._session = session
         self._owns_session = session is None
         self._max_bytes = max_response_bytes

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import shutil
 import signal
 import sys
@@ -495,12 +496,52 @@ async def test_options_given_as_one_value_export_the_same(client: AelystClient, 
         pytest.param("checkpoint_pages", True, id="pages-bool"),
         pytest.param("checkpoint_interval", "x", id="interval-text"),
         pytest.param("checkpoint_interval", -1, id="negative-interval"),
+        pytest.param("resume", "yes", id="resume-text"),
+        pytest.param("overwrite", 1, id="overwrite-number"),
+        pytest.param("total", "300", id="total-text"),
+        pytest.param("total", -1, id="negative-total"),
+        pytest.param("checkpoint", 5, id="checkpoint-number"),
     ],
 )
 def test_an_invalid_option_is_refused_when_the_options_are_made(option: str, value: Any) -> None:
     """`ExportOptions` names the option and the value it refuses."""
     with pytest.raises(InvalidArgumentError, match=f"{option} must be .*{value!r}"):
         ExportOptions(**{option: value})  # a wrong type on purpose
+
+
+@pytest.mark.parametrize(
+    ("option", "methods"),
+    [
+        pytest.param("progress", "update() and close()", id="progress"),
+        pytest.param("clock", "monotonic(), wall() and sleep()", id="clock"),
+    ],
+)
+def test_an_option_without_the_methods_it_needs_is_refused_when_made(
+    option: str, methods: str
+) -> None:
+    """A progress display or a clock without its methods is refused at once, not mid-export."""
+    message = re.escape(f"{option} must have the methods {methods}")
+    wrong: Any = "x"
+    with pytest.raises(InvalidArgumentError, match=message):
+        ExportOptions(**{option: wrong})
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        pytest.param({"contacts": 5}, "contacts", id="contacts-not-iterable"),
+        pytest.param({"out": None}, "out", id="no-output"),
+        pytest.param({"options": {"resume": True}}, "options", id="options-a-dict"),
+    ],
+)
+async def test_an_invalid_argument_of_run_export_is_refused_before_any_file_is_written(
+    client: AelystClient, out: Path, arguments: dict[str, Any], named: str
+) -> None:
+    """`run_export` names the argument it refuses, and writes nothing."""
+    given: dict[str, Any] = {"contacts": CONTACTS, "out": out, **arguments}
+    with pytest.raises(InvalidArgumentError, match=f"^{named} must be"):
+        await run_export(client, given.pop("contacts"), given.pop("out"), **given)
+    assert [] == sorted(out.parent.iterdir())
 
 
 def test_the_concurrency_bound_stated_by_the_options_is_the_one_list_many_enforces() -> None:

@@ -63,11 +63,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
+from .._checks import check_path
 from .._exceptions import ExportError, InvalidArgumentError
 from ._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from ._input import count_contacts, iter_contacts, read_lines_in_thread
@@ -148,7 +148,11 @@ async def run_export(
         print(summary.snapshot.messages, [f.identifier for f in summary.failed])
         ```
     """
-    if isinstance(contacts, str):
-        raise InvalidArgumentError("contacts must be an iterable of lines, not one string")
+    if isinstance(contacts, str) or not isinstance(contacts, (Iterable, AsyncIterable)):
+        raise InvalidArgumentError(
+            f"contacts must be an iterable of lines (or an async one), not {contacts!r:.80}"
+        )
+    if options is not None and not isinstance(options, ExportOptions):
+        raise InvalidArgumentError(f"options must be an ExportOptions or None, not {options!r}")
     options = attrs.evolve(options or ExportOptions(), **changes)
-    return await ExportJob(client, contacts, Path(out), options).run()
+    return await ExportJob(client, contacts, check_path("out", out), options).run()

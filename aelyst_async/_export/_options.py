@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
-from .._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, check_number
+from .._checks import (
+    DEFAULT_CONCURRENCY,
+    check_bool,
+    check_clock,
+    check_concurrency,
+    check_int,
+    check_methods,
+    check_number,
+    check_path,
+)
 from .._clock import Clock
 from .._exceptions import InvalidArgumentError
 from .._routes import MAX_LIMIT, check_limit
@@ -45,7 +54,7 @@ def _optional_shard(value: Shard | str | None) -> Shard | None:
 
 
 def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
-    return None if value is None else Path(value)
+    return None if value is None else check_path("checkpoint", value)
 
 
 def _check_concurrency(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -63,6 +72,23 @@ def _check_interval(instance: object, attribute: attrs.Attribute[Any], value: An
 
 def _check_pages(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_int("checkpoint_pages", value, low=1)
+
+
+def _check_flag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_bool(attribute.name, value)
+
+
+def _check_total(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_int("total", value, low=0, optional=True)
+
+
+def _check_progress(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_methods("progress", value, "ExportProgress", ("update", "close"))
+
+
+def _check_clock(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_clock("clock", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -98,12 +124,12 @@ class ExportOptions:
 
     concurrency: int = attrs.field(default=DEFAULT_CONCURRENCY, validator=_check_concurrency)
     limit: int | None = attrs.field(default=MAX_LIMIT, validator=_check_limit)
-    resume: bool = False
-    overwrite: bool = False
+    resume: bool = attrs.field(default=False, validator=_check_flag)
+    overwrite: bool = attrs.field(default=False, validator=_check_flag)
     checkpoint: Path | None = attrs.field(default=None, converter=_optional_path)
-    progress: ExportProgress | None = None
-    total: int | None = None
-    clock: Clock | None = None
+    progress: ExportProgress | None = attrs.field(default=None, validator=_check_progress)
+    total: int | None = attrs.field(default=None, validator=_check_total)
+    clock: Clock | None = attrs.field(default=None, validator=_check_clock)
     checkpoint_interval: float = attrs.field(default=0.5, validator=_check_interval)
     checkpoint_pages: int = attrs.field(default=200, validator=_check_pages)
     shard: Shard | None = attrs.field(default=None, converter=_optional_shard)

@@ -8,6 +8,7 @@ from typing import Final, Protocol, TextIO
 
 import attrs
 
+from .._checks import check_clock, check_seconds
 from .._clock import Clock, SystemClock
 
 __all__ = [
@@ -136,6 +137,9 @@ class PlainProgress:
         every: Seconds between two lines.
         clock: The clock that spaces them.
         prefix: Put before each line.
+
+    Raises:
+        InvalidArgumentError: When `every` is not a number of seconds, or `clock` not a clock.
     """
 
     def __init__(
@@ -147,8 +151,8 @@ class PlainProgress:
         prefix: str = "export: ",
     ) -> None:
         self._stream = stream
-        self._every = every
-        self._clock: Clock = clock or SystemClock()
+        self._every = check_seconds("PlainProgress.every", every, positive=False)
+        self._clock: Clock = check_clock("PlainProgress.clock", clock) or SystemClock()
         self._prefix = prefix
         self._last: float | None = None
 
