@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import email.utils
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -703,6 +704,9 @@ async def test_rate_limit_headers_can_be_turned_off(session: aiohttp.ClientSessi
         pytest.param(
             504, "application/json", b'{"code":504,"message":"Gateway Timeout"}', id="504"
         ),
+        pytest.param(
+            499, "application/json", b'{"code":499,"message":"HTTP 499"}', id="499-no-phrase"
+        ),
     ],
 )
 async def test_a_status_fault_answers_with_that_status(
@@ -720,6 +724,19 @@ async def test_a_status_fault_answers_with_that_status(
         reply.headers["Content-Type"],
         reply.body[: len(expected)],
     )
+
+
+async def test_a_logged_request_names_the_fault_it_was_answered_with(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `log_requests`, the line of a faulted request names its fault; the others `-`."""
+    caplog.set_level(logging.INFO, logger="aelyst_async.testing")
+    async with FakeAelystServer(token=TOKEN, log_requests=True) as server:
+        server.faults.next(Fault.status(503))
+        await get_list(session, server, "id:1")
+        await get_list(session, server, "id:1")
+    faults = [record.getMessage().rpartition(" fault=")[2] for record in caplog.records]
+    assert ["status", "-"] == faults
 
 
 async def test_a_rate_limited_fault_answers_429_with_retry_after(

@@ -38,6 +38,7 @@ __all__ = [
     "InjectedFault",
     "describe_faults",
     "parse_faults",
+    "status_phrase",
 ]
 
 FaultKind = Literal[
@@ -66,6 +67,16 @@ _MAINTENANCE_PAGE = (
     b"<body><h1>We'll be right back.</h1></body></html>"
 )
 _API_MESSAGES: Mapping[int, str] = {500: "Unexpected error occurred"}
+
+
+def status_phrase(code: int) -> str:
+    """
+    The reason phrase of an HTTP status, `HTTP 499` for one the standard library does not name.
+    """
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        return f"HTTP {code}"
 
 
 @attrs.frozen(kw_only=True)
@@ -127,7 +138,7 @@ class Fault:
             raise InvalidArgumentError(f"Fault.status needs an HTTP error status, not {code!r}")
         html = body is None and code == 502
         if body is None:
-            message = _API_MESSAGES.get(code, http.HTTPStatus(code).phrase)
+            message = _API_MESSAGES.get(code, status_phrase(code))
             body = _GATEWAY_PAGE if html else {"code": code, "message": message}
         raw = (
             body

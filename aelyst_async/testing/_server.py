@@ -27,7 +27,6 @@ import asyncio
 import collections
 import contextlib
 import email.utils
-import http
 import logging
 import math
 import urllib.parse
@@ -45,7 +44,7 @@ from .._exceptions import InvalidArgumentError
 from .._instrument import contact_hash
 from .._routes import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
 from ._data import Dataset, is_valid_identifier
-from ._faults import Fault, FaultPlan
+from ._faults import Fault, FaultPlan, status_phrase
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -66,8 +65,6 @@ RetryAfterFormat = Literal["decimal", "integer", "http-date"]
 ResetFormat = Literal["none", "seconds", "epoch"]
 
 _LOGGER = logging.getLogger("aelyst_async.testing")
-_FAULT_KEY: Final = "aelyst_fault"
-"""Where `_respond` leaves the fault it applied to a request, for its log line."""
 _PREFIX = "/v1" + LIST_PREFIX
 _SEED_LINK = "https://api.aelyst.ai" + LIST_MESSAGES_PATH
 _DEFAULT_LIMIT = 10
@@ -264,7 +261,7 @@ def _bearer(header: str | None) -> str | None:
 
 
 def _describe_request(
-    request: web.Request, response: web.StreamResponse | None, elapsed: float
+    request: web.Request, response: web.StreamResponse | None, elapsed: float, fault: Fault | None
 ) -> str:
     """
     The log line of one request served, in the key=value form of the SDK's: method, route
@@ -286,7 +283,7 @@ def _describe_request(
         f"served {request.method} {route} limit={limit} "
         f"cursor={'yes' if query.get('cursorId') else 'no'} "
         f"status={'(dropped)' if response is None else response.status} "
-        f"elapsed_ms={elapsed * 1000:.1f} fault={request.get(_FAULT_KEY, '-')}"
+        f"elapsed_ms={elapsed * 1000:.1f} fault={'-' if fault is None else fault.kind}"
     )
 
 
@@ -316,13 +313,18 @@ class _Handler:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         started = self._options.clock.monotonic()
+        fault: Fault | None = None
         try:
-            response = await self._respond(request)
+            headers: dict[str, str] = {}
+            response: web.StreamResponse | None = self._refusal(request, headers)
+            if response is None:
+                fault = self._options.faults.decide(request.raw_path)
+                response = await self._respond(request, fault, headers)
         finally:
             stats.in_flight -= 1
         if self._options.log_requests and _LOGGER.isEnabledFor(logging.INFO):
             elapsed = self._options.clock.monotonic() - started
-            _LOGGER.info("%s", _describe_request(request, response, elapsed))
+            _LOGGER.info("%s", _describe_request(request, response, elapsed, fault))
         if response is None:  # the connection was dropped: aiohttp's response goes nowhere
             return web.Response()
         stats.by_status[response.status] += 1
@@ -330,18 +332,27 @@ class _Handler:
             response.headers["X-Request-Id"] = request_id
         return response
 
-    async def _respond(self, request: web.Request) -> web.StreamResponse | None:
+    def _refusal(self, request: web.Request, headers: dict[str, str]) -> web.Response | None:
+        """
+        The 401 of a wrong token or the 429 of the rate limiter (rule 1), or `None` when the
+        request goes on; fills in the rate-limit headers.
+        """
         options = self._options
         token = _bearer(request.headers.get("Authorization"))
         if token is None or (options.token is not None and token != options.token):
             return _json(401, _UNAUTHORIZED, {})
-        headers: dict[str, str] = {}
         if self._limiter is not None and not self._limiter.admit(token, headers):
             self._stats.rate_limited += 1
             return _json(429, _TOO_MANY, headers)
-        fault = options.faults.decide(request.raw_path)
+        return None
+
+    async def _respond(
+        self, request: web.Request, fault: Fault | None, headers: dict[str, str]
+    ) -> web.StreamResponse | None:
+        """
+        The answer to an admitted request: the page, or the fault's answer (`None`: dropped).
+        """
         if fault is not None:
-            request[_FAULT_KEY] = fault.kind
             self._stats.faults[fault.kind] += 1
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
@@ -383,8 +394,7 @@ class _Handler:
         headers["X-RateLimit-Remaining"] = "0"
         if fault.code == 429:
             return _json(429, _TOO_MANY, headers)
-        message = http.HTTPStatus(fault.code).phrase
-        return _json(fault.code, _error_body(fault.code, message), headers)
+        return _json(fault.code, _error_body(fault.code, status_phrase(fault.code)), headers)
 
     def _page(self, request: web.Request) -> tuple[int, bytes]:
         """
