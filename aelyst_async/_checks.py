@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_CONCURRENCY",
     "check_bool",
+    "check_choice",
     "check_clock",
     "check_concurrency",
     "check_cursor",
@@ -194,6 +195,19 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise InvalidArgumentError(f"{name} must be True or False, not {value!r}")
     return value
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """
+    Validate one of a few words, e.g. a format.
+
+    Raises:
+        InvalidArgumentError: Naming `name`, the value and the choices.
+    """
+    if isinstance(value, str) and value in choices:
+        return value
+    listed = ", ".join(repr(choice) for choice in choices)
+    raise InvalidArgumentError(f"{name} must be one of {listed}, not {value!r}")
 
 
 @overload

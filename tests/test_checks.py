@@ -20,6 +20,15 @@ from aelyst_async import (
 )
 from aelyst_async._checks import check_bool, check_methods, check_path, check_text
 from aelyst_async.redis import RedisRateLimiter
+from aelyst_async.testing import (
+    Dataset,
+    FakeAelystServer,
+    FakeClock,
+    Fault,
+    FaultPlan,
+    RateLimitConfig,
+    ServerOptions,
+)
 
 TOKEN = "checks-token"
 
@@ -90,6 +99,70 @@ def test_a_bad_argument_is_refused_at_once_by_name(make: Callable[[], object], n
     """The entry point raises InvalidArgumentError naming the argument, before any I/O."""
     with pytest.raises(InvalidArgumentError, match=f"^{re.escape(named)}"):
         make()
+
+
+WRONG: Any = "x"
+"""A value of the wrong type, passed on purpose."""
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        pytest.param(
+            lambda: ServerOptions(link_style="absolute"),  # type: ignore[arg-type]
+            "ServerOptions.link_style must be one of 'canonical', 'relative', 'seed'",
+            id="link-style",
+        ),
+        pytest.param(
+            lambda: ServerOptions(page_cache_size=-1), "page_cache_size must be", id="cache"
+        ),
+        pytest.param(lambda: ServerOptions(rate_limit=WRONG), "rate_limit must be", id="limit"),
+        pytest.param(lambda: ServerOptions(faults=WRONG), "faults must be a FaultPlan", id="plan"),
+        pytest.param(lambda: ServerOptions(dataset=WRONG), "dataset must be a Dataset", id="data"),
+        pytest.param(lambda: ServerOptions(clock=WRONG), "clock must have the methods", id="clk"),
+        pytest.param(lambda: FakeAelystServer(log_requests=WRONG), "ServerOptions.log_", id="log"),
+        pytest.param(
+            lambda: RateLimitConfig(requests=True), "RateLimitConfig.requests must be", id="rq"
+        ),
+        pytest.param(
+            lambda: RateLimitConfig(requests=1, window=WRONG), "RateLimitConfig.window", id="w"
+        ),
+        pytest.param(
+            lambda: RateLimitConfig(requests=1, reset="minutes"),  # type: ignore[arg-type]
+            "RateLimitConfig.reset must be one of 'none', 'seconds', 'epoch'",
+            id="reset",
+        ),
+        pytest.param(lambda: Dataset(seed=WRONG), "seed must be an integer", id="seed"),
+        pytest.param(lambda: Dataset(messages=WRONG), "messages must be", id="messages"),
+        pytest.param(lambda: Fault.status(600), "Fault.status code must be", id="status"),
+        pytest.param(
+            lambda: Fault.rate_limited(limit=0),
+            "Fault.rate_limited limit must be",
+            id="fault-limit",
+        ),
+        pytest.param(lambda: FaultPlan().next(WRONG), "fault must be a Fault", id="next"),
+        pytest.param(
+            lambda: FaultPlan().fraction(0.1, WRONG), "faults must be a sequence", id="fraction"
+        ),
+        pytest.param(lambda: FakeClock(auto_advance=WRONG), "FakeClock.auto_advance", id="auto"),
+        pytest.param(lambda: FakeClock(start=WRONG), "FakeClock.start must be", id="start"),
+    ],
+)
+def test_a_bad_argument_of_a_test_tool_is_refused_at_once_by_name(
+    make: Callable[[], object], named: str
+) -> None:
+    """The shipped test tools check their arguments as the SDK does."""
+    with pytest.raises(InvalidArgumentError, match=f"^{re.escape(named)}"):
+        make()
+
+
+async def test_a_fake_clock_refuses_to_advance_by_something_else_than_seconds() -> None:
+    """`advance("1")` is refused by name; `advance(-1)` says that time cannot go back."""
+    clock = FakeClock()
+    with pytest.raises(InvalidArgumentError, match=r"^seconds must be a number"):
+        await clock.advance(WRONG)
+    with pytest.raises(InvalidArgumentError, match="time cannot go back"):
+        await clock.advance(-1)
 
 
 async def test_list_many_refuses_a_fail_fast_that_is_not_a_flag() -> None:

@@ -20,6 +20,7 @@ import pytest
 import yarl
 from aiohttp.test_utils import TestServer
 
+from aelyst_async import InvalidArgumentError
 from aelyst_async.testing._data import Dataset
 from aelyst_async.testing._faults import Fault, FaultPlan, parse_faults
 from aelyst_async.testing._server import (
@@ -955,14 +956,14 @@ def test_a_fault_spec_reads_as_the_plan_it_names(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("often", "could not convert", id="rate-not-a-number"),
+        pytest.param("often", "rate must be a number from 0 to 1, not 'often'", id="rate-text"),
         pytest.param("1.5", "rate must be a number from 0 to 1", id="rate-above-one"),
         pytest.param("0.1:teapot", "unknown fault 'teapot'", id="unknown-kind"),
     ],
 )
-def test_a_fault_spec_that_cannot_be_read_is_a_value_error(text: str, message: str) -> None:
-    """A bad rate or kind is refused, naming it."""
-    with pytest.raises(ValueError, match=message):
+def test_a_fault_spec_that_cannot_be_read_is_an_invalid_argument(text: str, message: str) -> None:
+    """A bad rate or kind is refused with InvalidArgumentError (a ValueError), naming it."""
+    with pytest.raises(InvalidArgumentError, match=message):
         parse_faults(text)
 
 

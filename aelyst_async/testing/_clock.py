@@ -27,6 +27,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+
+from .._checks import check_bool, check_number, is_number
+from .._exceptions import InvalidArgumentError
 
 __all__ = ["FakeClock"]
 
@@ -63,9 +67,9 @@ class FakeClock:
     def __init__(
         self, *, start: float = 0.0, epoch: float = 1_700_000_000.0, auto_advance: bool = False
     ) -> None:
-        self._now = float(start)
-        self._wall_offset = float(epoch) - float(start)
-        self._auto_advance = auto_advance
+        self._now = check_number("FakeClock.start", start, low=-math.inf)
+        self._wall_offset = check_number("FakeClock.epoch", epoch, low=-math.inf) - self._now
+        self._auto_advance = check_bool("FakeClock.auto_advance", auto_advance)
         self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._jumper: asyncio.Task[None] | None = None
@@ -146,10 +150,12 @@ class FakeClock:
             seconds: How far to move; must be zero or more.
 
         Raises:
-            ValueError: When `seconds` is negative.
+            InvalidArgumentError: When `seconds` is negative (time cannot go back) or not a
+                number.
         """
-        if seconds < 0:
-            raise ValueError(f"time cannot go back: advance({seconds!r})")
+        if is_number(seconds) and seconds < 0:
+            raise InvalidArgumentError(f"time cannot go back: advance({seconds!r})")
+        seconds = check_number("seconds", seconds, low=0)
         target = self._now + seconds
         await self._settle()
         while self._heap and self._heap[0][0] <= target:

@@ -340,12 +340,17 @@ class PageWindow:
 
 
 def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
-    low, high = (value, value) if isinstance(value, int) else value
+    given: object = value
+    low, high = given if isinstance(given, tuple) and len(given) == 2 else (given, given)
     if not (is_int(low) and is_int(high)) or not (0 <= low <= high <= MAX_MESSAGES):
         raise InvalidArgumentError(
             f"messages must be an int or a (min, max) pair within 0..{MAX_MESSAGES}, not {value!r}"
         )
     return low, high
+
+
+def _check_seed(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    check_int("seed", value)
 
 
 def _check_contacts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -373,7 +378,7 @@ class Dataset:
         ```
     """
 
-    seed: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    seed: int = attrs.field(default=0, validator=_check_seed)
     contacts: int = attrs.field(default=20, validator=_check_contacts)
     messages_per_contact: tuple[int, int] = attrs.field(
         default=(0, 40), converter=_count_range, alias="messages"

@@ -21,13 +21,14 @@ from __future__ import annotations
 import collections
 import hashlib
 import http
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 import orjson
 
-from .._checks import check_int, check_number, check_seconds, is_int, is_number
+from .._checks import check_int, check_number, check_seconds
 from .._exceptions import InvalidArgumentError
 
 __all__ = [
@@ -67,6 +68,12 @@ _MAINTENANCE_PAGE = (
     b"<body><h1>We'll be right back.</h1></body></html>"
 )
 _API_MESSAGES: Mapping[int, str] = {500: "Unexpected error occurred"}
+
+
+def _check_fault(name: str, value: object) -> Fault:
+    if not isinstance(value, Fault):
+        raise InvalidArgumentError(f"{name} must be a Fault (see its class methods), not {value!r}")
+    return value
 
 
 def status_phrase(code: int) -> str:
@@ -134,8 +141,7 @@ class Fault:
         Returns:
             The fault.
         """
-        if not is_int(code) or not 400 <= code <= 599:
-            raise InvalidArgumentError(f"Fault.status needs an HTTP error status, not {code!r}")
+        check_int("Fault.status code", code, low=400, high=599)
         html = body is None and code == 502
         if body is None:
             message = _API_MESSAGES.get(code, status_phrase(code))
@@ -178,16 +184,15 @@ class Fault:
         Returns:
             The fault.
         """
-        if not is_int(status) or not 400 <= status <= 599:
-            raise InvalidArgumentError(f"Fault.rate_limited needs an error status, not {status!r}")
-        if date_skew is not None and not is_number(date_skew):
-            raise InvalidArgumentError(f"date_skew must be a number of seconds, not {date_skew!r}")
+        check_int("Fault.rate_limited status", status, low=400, high=599)
+        if date_skew is not None:
+            date_skew = check_number("date_skew", date_skew, low=-math.inf)
         return cls(
             kind="rate_limited",
             code=status,
             retry_after=check_seconds("Fault.retry_after", retry_after, positive=False),
-            limit=limit,
-            date_skew=None if date_skew is None else float(date_skew),
+            limit=check_int("Fault.rate_limited limit", limit, low=1),
+            date_skew=date_skew,
         )
 
     @classmethod
@@ -360,7 +365,7 @@ class FaultPlan:
             The plan, to chain calls.
         """
         check_int("times", times, low=0)
-        self._scripted.extend([fault] * times)
+        self._scripted.extend([_check_fault("fault", fault)] * times)
         return self
 
     def fraction(self, rate: float, faults: Sequence[Fault], *, seed: int = 0) -> FaultPlan:
@@ -376,9 +381,13 @@ class FaultPlan:
             The plan, to chain calls.
         """
         check_number("rate", rate, low=0, high=1)
-        if rate and not faults:
+        if isinstance(faults, (str, bytes, Fault)):
+            raise InvalidArgumentError(f"faults must be a sequence of Fault, not {faults!r}")
+        choices = tuple(_check_fault("faults[]", fault) for fault in faults)
+        if rate and not choices:
             raise InvalidArgumentError("fraction needs at least one fault to choose from")
-        self._rate, self._choices, self._seed = float(rate), tuple(faults), seed
+        self._rate, self._choices = float(rate), choices
+        self._seed = check_int("seed", seed)
         return self
 
     def clear(self) -> None:
@@ -448,12 +457,16 @@ def _read_faults(text: str) -> tuple[float, list[str]]:
     The rate and the kinds of `--faults RATE[:KIND,...]`, the default kinds when none is given.
 
     Raises:
-        ValueError: When the rate is not a number.
+        InvalidArgumentError: When the rate is not a number.
     """
     rate_text, _, kinds_text = text.partition(":")
-    return float(rate_text), [
-        kind.strip() for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(",")
-    ]
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"rate must be a number from 0 to 1, not {rate_text.strip()!r}"
+        ) from None
+    return rate, [kind.strip() for kind in (kinds_text or _DEFAULT_FAULT_KINDS).split(",")]
 
 
 def parse_faults(text: str) -> FaultPlan:
@@ -464,7 +477,7 @@ def parse_faults(text: str) -> FaultPlan:
     `500,503,drop,cut_json`).
 
     Raises:
-        ValueError: When the text cannot be read.
+        InvalidArgumentError: When the text cannot be read, naming what is wrong.
     """
     rate, kinds = _read_faults(text)
     faults: list[Fault] = []
@@ -474,7 +487,9 @@ def parse_faults(text: str) -> FaultPlan:
         elif name in _FAULT_MAKERS:
             faults.append(_FAULT_MAKERS[name]())
         else:
-            raise ValueError(f"unknown fault {name!r}; use a status, {', '.join(_FAULT_MAKERS)}")
+            raise InvalidArgumentError(
+                f"unknown fault {name!r}; use a status, {', '.join(_FAULT_MAKERS)}"
+            )
     return FaultPlan().fraction(rate, faults)
 
 
@@ -484,7 +499,7 @@ def describe_faults(text: str | None) -> str:
     `about 5% of requests, one of 503, drop`.
 
     Raises:
-        ValueError: When the text cannot be read.
+        InvalidArgumentError: When the text cannot be read.
     """
     if not text:
         return "none"

@@ -32,13 +32,21 @@ import math
 import urllib.parse
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 import orjson
 import yarl
 from aiohttp import web
 
+from .._checks import (
+    check_bool,
+    check_choice,
+    check_clock,
+    check_int,
+    check_seconds,
+    check_text,
+)
 from .._clock import Clock, SystemClock
 from .._exceptions import InvalidArgumentError
 from .._instrument import contact_hash
@@ -84,6 +92,30 @@ _NO_ROUTE = _error_body(404, "Not found.")
 _TOO_MANY = _error_body(429, "Too Many Requests")
 
 
+def _one_of(kind: Any) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """
+    An attrs validator of one of the words of the `Literal` type `kind`.
+    """
+    choices: tuple[str, ...] = get_args(kind)
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_choice(f"{type(instance).__name__}.{attribute.name}", value, choices)
+
+    return check
+
+
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_bool(f"{type(instance).__name__}.{attribute.name}", value)
+
+
+def _check_requests(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_int("RateLimitConfig.requests", value, low=1)
+
+
+def _window_seconds(value: object) -> float:
+    return check_seconds("RateLimitConfig.window", value, positive=True)
+
+
 @attrs.frozen(kw_only=True)
 class RateLimitConfig:
     """
@@ -109,27 +141,49 @@ class RateLimitConfig:
         ```
     """
 
-    requests: int = attrs.field(
-        validator=[attrs.validators.instance_of(int), attrs.validators.ge(1)]
-    )
-    window: float = attrs.field(default=1.0, converter=float, validator=attrs.validators.gt(0))
+    requests: int = attrs.field(validator=_check_requests)
+    window: float = attrs.field(default=1.0, converter=_window_seconds)
     retry_after_format: RetryAfterFormat = attrs.field(
-        default="decimal", validator=attrs.validators.in_(("decimal", "integer", "http-date"))
+        default="decimal", validator=_one_of(RetryAfterFormat)
     )
-    headers: bool = True
-    reset: ResetFormat = attrs.field(
-        default="none", validator=attrs.validators.in_(("none", "seconds", "epoch"))
-    )
-    retry_after: bool = True
+    headers: bool = attrs.field(default=True, validator=_flag)
+    reset: ResetFormat = attrs.field(default="none", validator=_one_of(ResetFormat))
+    retry_after: bool = attrs.field(default=True, validator=_flag)
 
 
 def _fault_plan(value: FaultPlan | None) -> FaultPlan:
-    return FaultPlan() if value is None else value
+    if value is None:
+        return FaultPlan()
+    if not isinstance(value, FaultPlan):
+        raise InvalidArgumentError(f"faults must be a FaultPlan or None, not {value!r}")
+    return value
+
+
+def _server_clock(value: Clock | None) -> Clock:
+    clock: Clock | None = check_clock("clock", value)
+    return SystemClock() if clock is None else clock
 
 
 def _check_token(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise InvalidArgumentError(f"token must be a non-empty str or None, not {value!r}")
+    check_text("token", value, optional=True)
+
+
+def _check_base_url(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_text("base_url", value, optional=True)
+
+
+def _check_dataset(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Dataset):
+        raise InvalidArgumentError(f"dataset must be a Dataset, not {value!r}")
+
+
+def _check_rate_limit(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, RateLimitConfig):
+        raise InvalidArgumentError(f"rate_limit must be a RateLimitConfig or None, not {value!r}")
+
+
+def _check_cache_size(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_int("page_cache_size", value, low=0)
 
 
 @attrs.frozen(kw_only=True)
@@ -158,19 +212,15 @@ class ServerOptions:
     """
 
     token: str | None = attrs.field(default=DEFAULT_TOKEN, validator=_check_token)
-    dataset: Dataset = attrs.field(factory=Dataset)
-    link_style: LinkStyle = attrs.field(
-        default="canonical", validator=attrs.validators.in_(("canonical", "relative", "seed"))
-    )
-    last_next: EmptyLink = attrs.field(
-        default="empty", validator=attrs.validators.in_(("empty", "null", "missing"))
-    )
-    rate_limit: RateLimitConfig | None = None
+    dataset: Dataset = attrs.field(factory=Dataset, validator=_check_dataset)
+    link_style: LinkStyle = attrs.field(default="canonical", validator=_one_of(LinkStyle))
+    last_next: EmptyLink = attrs.field(default="empty", validator=_one_of(EmptyLink))
+    rate_limit: RateLimitConfig | None = attrs.field(default=None, validator=_check_rate_limit)
     faults: FaultPlan = attrs.field(factory=FaultPlan, converter=_fault_plan)
-    clock: Clock = attrs.field(factory=SystemClock)
-    base_url: str | None = None
-    page_cache_size: int = attrs.field(default=256, validator=attrs.validators.ge(0))
-    log_requests: bool = False
+    clock: Clock = attrs.field(factory=SystemClock, converter=_server_clock)
+    base_url: str | None = attrs.field(default=None, validator=_check_base_url)
+    page_cache_size: int = attrs.field(default=256, validator=_check_cache_size)
+    log_requests: bool = attrs.field(default=False, validator=_flag)
 
 
 @attrs.define(kw_only=True)
