@@ -200,9 +200,37 @@ class _Waiter:
         self.granted_at = 0.0
         self.signal: asyncio.Future[None] | None = None
 
+    def grant(self, now: float) -> None:
+        """
+        Mark the waiter served at `now`: it holds a token, the probe, or (unmetered) nothing.
+        """
+        self.granted, self.granted_at = True, now
+
     def wake(self) -> None:
         if self.signal is not None and not self.signal.done():
             self.signal.set_result(None)
+
+    async def wait(self, clock: Clock, delay: float | None) -> None:
+        """
+        Sleep `delay` seconds on `clock` (forever when `None`), or less when woken.
+        """
+        signal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.signal = signal
+
+        def on_timer(_: object) -> None:
+            if not signal.done():
+                signal.set_result(None)
+
+        timer = None
+        if delay is not None:
+            timer = asyncio.ensure_future(clock.sleep(delay))
+            timer.add_done_callback(on_timer)
+        try:
+            await signal
+        finally:
+            self.signal = None
+            if timer is not None:
+                timer.cancel()
 
 
 class _Bucket:
@@ -319,7 +347,7 @@ class _Bucket:
         """
         Hand `waiter` one request's worth: a token, the probe, or (unmetered) nothing.
         """
-        waiter.granted, waiter.granted_at = True, now
+        waiter.grant(now)
         self.sent.append(now)
         if self.paced():
             self.tokens = max(0.0, self.tokens - 1.0)
@@ -330,6 +358,45 @@ class _Bucket:
             self.probe_owner = waiter.task
             if waiter.task is not None:
                 waiter.task.add_done_callback(self.on_owner_done)
+
+    def join(self, waiter: _Waiter) -> None:
+        """
+        Put a waiter at the end of the queue (rule 6).
+        """
+        self.waiters.append(waiter)
+
+    def leave(self, waiter: _Waiter, now: float) -> None:
+        """
+        Take out a waiter that stops waiting (cancelled, timed out): what it was handed goes
+        back, and the queue moves on (rule 7).
+        """
+        if waiter.granted:
+            self.give_back(waiter, now)
+        else:
+            self.waiters.remove(waiter)
+        self.dispatch(now)
+        if self.waiters:
+            self.waiters[0].wake()
+
+    def unfreeze(self, now: float) -> None:
+        """
+        End a freeze now, as if it had ended by itself, and wake every waiter (rule 5).
+        """
+        if now >= self.frozen_until:
+            return
+        self.frozen_until = now
+        self.dispatch(now)
+        self.wake(everyone=True)
+
+    def wake(self, *, everyone: bool) -> None:
+        """
+        Wake the head of the queue to look again, or every waiter (a freeze that changed).
+        """
+        if everyone:
+            for waiter in self.waiters:
+                waiter.wake()
+        elif self.waiters:
+            self.waiters[0].wake()
 
     def give_back(self, waiter: _Waiter, now: float) -> None:
         """
@@ -547,7 +614,7 @@ class TokenBucketLimiter:
         if bucket.probe_owner is not None and bucket.probe_owner is asyncio.current_task():
             bucket.release_probe()  # the owner's last request ended without a response
         waiter = _Waiter()
-        bucket.waiters.append(waiter)
+        bucket.join(waiter)
         try:
             while True:
                 bucket.dispatch(now)
@@ -563,17 +630,10 @@ class TokenBucketLimiter:
                 delay = bucket.delay(now) if bucket.waiters[0] is waiter else None
                 if deadline is not None:
                     delay = deadline - now if delay is None else min(delay, deadline - now)
-                await self._wait(waiter, delay)
+                await waiter.wait(self.clock, delay)
                 now = self.clock.monotonic()
         except BaseException:
-            now = self.clock.monotonic()
-            if waiter.granted:
-                bucket.give_back(waiter, now)
-            else:
-                bucket.waiters.remove(waiter)
-            bucket.dispatch(now)
-            if bucket.waiters:
-                bucket.waiters[0].wake()
+            bucket.leave(waiter, self.clock.monotonic())
             raise
 
     def observe(self, key: Hashable, status: int, rate_limit: RateLimit) -> None:
@@ -589,11 +649,7 @@ class TokenBucketLimiter:
         now = self.clock.monotonic()
         extended = bucket.learn(status, rate_limit, now)
         bucket.dispatch(now)
-        if extended:
-            for waiter in bucket.waiters:
-                waiter.wake()
-        elif bucket.waiters:
-            bucket.waiters[0].wake()
+        bucket.wake(everyone=extended)
 
     def clear_freeze(self, key: Hashable | None = None) -> None:
         """
@@ -613,12 +669,8 @@ class TokenBucketLimiter:
         now = self.clock.monotonic()
         buckets = self._buckets.values() if key is None else [self._buckets.get(key)]
         for bucket in buckets:
-            if bucket is None or now >= bucket.frozen_until:
-                continue
-            bucket.frozen_until = now
-            bucket.dispatch(now)
-            for waiter in bucket.waiters:
-                waiter.wake()
+            if bucket is not None:
+                bucket.unfreeze(now)
 
     def snapshot(self, key: Hashable) -> BucketState:
         """
@@ -638,28 +690,6 @@ class TokenBucketLimiter:
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(self)
         return bucket
-
-    async def _wait(self, waiter: _Waiter, delay: float | None) -> None:
-        """
-        Sleep `delay` seconds on the clock (forever when `None`), or less when woken.
-        """
-        signal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter.signal = signal
-
-        def on_timer(_: object) -> None:
-            if not signal.done():
-                signal.set_result(None)
-
-        timer = None
-        if delay is not None:
-            timer = asyncio.ensure_future(self.clock.sleep(delay))
-            timer.add_done_callback(on_timer)
-        try:
-            await signal
-        finally:
-            waiter.signal = None
-            if timer is not None:
-                timer.cancel()
 
     def __repr__(self) -> str:
         return f"TokenBucketLimiter(window={self.window!r}, keys={len(self._buckets)})"
