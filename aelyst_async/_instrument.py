@@ -32,6 +32,7 @@ from ._exceptions import APIConnectionError, APITimeoutError
 from ._http import Response
 from ._identifiers import Identifier
 from ._limiter import RateLimiter
+from ._logs import LOGGER_NAME
 from ._models import RateLimit
 from ._protocol import parse_rate_limit
 from ._response import ResponseInfo, redact_headers
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Attempt", "CallDescription", "CallTrace", "PageCall", "Telemetry", "contact_hash"]
 
-_LOGGER = logging.getLogger("aelyst_async")
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 def contact_hash(identifier: Identifier | str) -> str:
@@ -165,7 +166,6 @@ class PageCall:
         base_url: The client's base URL.
         identifier: The contact (only its hash is ever shown).
         url: The request's URL (only its redacted form is ever shown).
-        logger: Where the DEBUG lines go.
     """
 
     def __init__(
@@ -178,7 +178,6 @@ class PageCall:
         base_url: yarl.URL,
         identifier: Identifier,
         url: str,
-        logger: logging.Logger = _LOGGER,
     ) -> None:
         self._send = send
         self._clock = clock
@@ -188,7 +187,6 @@ class PageCall:
         self._identifier = identifier
         self._url = url
         self._trace: CallTrace | None = None
-        self._logger = logger
         self._started = clock.monotonic()
         self._attempts = 0
         self._timed: _TimedLimiter | None = None
@@ -258,7 +256,7 @@ class PageCall:
             elapsed_seconds=finished - self._started,
             received_timestamp=self._clock.wall(),
         )
-        if self._trace is not None or self._logger.isEnabledFor(logging.DEBUG):
+        if self._trace is not None or _LOGGER.isEnabledFor(logging.DEBUG):
             rate_limit = parse_rate_limit(response.headers, now=self._clock.wall())
             attempt = Attempt(
                 number=self._attempts,
@@ -280,10 +278,10 @@ class PageCall:
     def _record(self, attempt: Attempt) -> None:
         if self._trace is not None:
             self._trace.attempted(attempt)
-        if not self._logger.isEnabledFor(logging.DEBUG):
+        if not _LOGGER.isEnabledFor(logging.DEBUG):
             return
         call, rate_limit = self.description, attempt.rate_limit
-        self._logger.debug(
+        _LOGGER.debug(
             "%s %s contact=#%s attempt=%d status=%s elapsed_ms=%.1f limiter_wait_ms=%.1f "
             "ratelimit_limit=%s ratelimit_remaining=%s retry_after=%s request_id=%s",
             call.method,

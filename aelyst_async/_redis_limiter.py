@@ -52,6 +52,7 @@ from ._clock import Clock, SystemClock
 from ._exceptions import InvalidArgumentError
 from ._limiter import INCREASE_STEPS, MIN_RATE, KeyPausedError, TokenBucketLimiter
 from ._limiter import _timeout_message as timeout_message
+from ._logs import LOGGER_NAME
 from ._models import RateLimit
 
 try:
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisLimiterStats", "RedisRateLimiter"]
 
-_LOGGER = logging.getLogger("aelyst_async")
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 T = TypeVar("T")
 

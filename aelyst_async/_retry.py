@@ -64,6 +64,7 @@ from ._exceptions import (
 )
 from ._http import Response
 from ._limiter import RateLimiter
+from ._logs import LOGGER_NAME
 from ._models import RateLimit
 from ._protocol import error_for_response, parse_rate_limit, utc_datetime
 
@@ -87,7 +88,7 @@ def _decoder() -> concurrent.futures.ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="aelyst-decode")
 
 
-_LOGGER = logging.getLogger("aelyst_async")
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 class _Deadline:
@@ -126,7 +127,6 @@ async def call_with_retries(
     clock: Clock,
     total: float | None,
     random: Callable[[], float] = _random.random,
-    logger: logging.Logger = _LOGGER,
     description: str,
 ) -> T:
     """
@@ -143,7 +143,6 @@ async def call_with_retries(
         total: Seconds for the whole call, attempts, sleeps and limiter waits together;
             `None` for no deadline.
         random: A source of numbers in `[0, 1)` for the jitter.
-        logger: Where the retry lines go.
         description: The call as it may be logged: method and route template, never a
             concrete identifier nor a token, e.g. `GET /v1/contact/{identifier}/message/list`.
 
@@ -215,7 +214,7 @@ async def call_with_retries(
         when = (
             "when the rate limiter allows" if waits_in_limiter and wait == 0 else f"in {wait:.2f}s"
         )
-        logger.info(
+        _LOGGER.info(
             "retrying %s %s (attempt %d of %d): %s",
             description,
             when,

@@ -87,7 +87,6 @@ class ExportJob:
         self._contacts = ContactsInput(contacts, options.shard)
         self._schedule = Schedule(self._contacts)
         self._failed: dict[int, FailedContact] = {}
-        self._output: Output | None = None
         self._checkpointed = False
         self._resumed = False
         self._tally = _Tally()
