@@ -43,7 +43,7 @@ class Clock(Protocol):
 
 class SystemClock:
     """
-    The real clock: the running loop's monotonic time, `time.time()` and `asyncio.sleep`.
+    The real clock: `time.monotonic()`, `time.time()` and `asyncio.sleep`.
     """
 
     def monotonic(self) -> float:
