@@ -54,6 +54,7 @@ from ._identifiers import Identifier, coerce_identifier
 from ._network import check_ssl, proxy_for, request_headers
 from ._pagination import FetchPage, MessagePager
 from ._routes import (
+    DEFAULT_BASE_URL,
     LIST_MESSAGES_PATH,
     LIST_MESSAGES_ROUTE,
     MAX_LIMIT,
@@ -84,7 +85,6 @@ _UNCLOSED = (
     " `async with AelystClient() as client:`, or `await client.aclose()` when done with it"
 )
 
-DEFAULT_BASE_URL: Final = "https://api.aelyst.ai/v1"
 TOKEN_ENV: Final = "AELYST_TOKEN"
 BASE_URL_ENV: Final = "AELYST_BASE_URL"
 

@@ -22,7 +22,7 @@ import email.utils
 import math
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
 import orjson
@@ -40,18 +40,31 @@ from ._exceptions import (
     body_excerpt,
 )
 from ._models import RateLimit
-from ._routes import LIST_SUFFIX
+from ._routes import LIST_PREFIX, LIST_SUFFIX, VERSION_PATH
 
 if TYPE_CHECKING:
     from ._http import Response
 
 __all__ = [
+    "LIMIT_HEADER",
+    "REMAINING_HEADER",
+    "RESET_HEADER",
+    "RETRY_AFTER_HEADER",
     "error_for_response",
     "parse_rate_limit",
     "parse_reset",
     "parse_retry_after",
     "utc_datetime",
 ]
+
+LIMIT_HEADER: Final = "X-RateLimit-Limit"
+"""Requests the quota allows per window."""
+REMAINING_HEADER: Final = "X-RateLimit-Remaining"
+"""Requests left in the window."""
+RESET_HEADER: Final = "X-RateLimit-Reset"
+"""Seconds until the window resets (or the Unix time of it)."""
+RETRY_AFTER_HEADER: Final = "Retry-After"
+"""Seconds to wait, or an HTTP date."""
 
 
 def _number(value: str | None) -> float | None:
@@ -159,10 +172,10 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: float) -> RateLimit:
         now: The current wall-clock time, in Unix seconds; an HTTP-date `Retry-After` is
             measured against the response's `Date` instead, when it has one (module rule 4).
     """
-    limit = headers.get("X-RateLimit-Limit")
-    remaining = headers.get("X-RateLimit-Remaining")
-    retry_after = headers.get("Retry-After")
-    reset = headers.get("X-RateLimit-Reset")
+    limit = headers.get(LIMIT_HEADER)
+    remaining = headers.get(REMAINING_HEADER)
+    retry_after = headers.get(RETRY_AFTER_HEADER)
+    reset = headers.get(RESET_HEADER)
     if limit is None and remaining is None and retry_after is None and reset is None:
         return _NO_RATE_LIMIT  # frozen, so one instance serves every such response
     if retry_after is not None and _number(retry_after) is None:
@@ -229,7 +242,7 @@ def _not_found_detail(url: str, *, from_api: bool) -> str:
     own error body, a hint if the base URL lacks the API's version prefix (`/v1`).
     """
     path = yarl.URL(url, encoded=True).raw_path if url else ""
-    base, found, rest = path.rpartition("/contact/")
+    base, found, rest = path.rpartition(LIST_PREFIX)
     if not found or not rest.endswith(LIST_SUFFIX):
         return ""
     segment = rest[: -len(LIST_SUFFIX)]
@@ -239,7 +252,7 @@ def _not_found_detail(url: str, *, from_api: bool) -> str:
         origin = str(yarl.URL(url, encoded=True).origin())
         detail += (
             f"; the base URL {origin + base!r} has no API version prefix: "
-            f"did you mean {origin + base.rstrip('/') + '/v1'!r}?"
+            f"did you mean {origin + base.rstrip('/') + VERSION_PATH!r}?"
         )
     return detail
 

@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import quote, unquote_plus
 
 import yarl
@@ -22,6 +23,8 @@ from ._exceptions import InvalidArgumentError
 from ._identifiers import Identifier
 
 __all__ = [
+    "API_ORIGIN",
+    "DEFAULT_BASE_URL",
     "LIST_MESSAGES_PATH",
     "LIST_MESSAGES_ROUTE",
     "LIST_PREFIX",
@@ -29,6 +32,7 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_LINK_CHARS",
     "REDACTED_PART",
+    "VERSION_PATH",
     "check_base_url",
     "check_limit",
     "cursor_from_link",
@@ -37,6 +41,13 @@ __all__ = [
     "next_link_is_broken",
     "redact_url",
 ]
+
+API_ORIGIN: Final = "https://api.aelyst.ai"
+"""The API's scheme and host (its reference page's links name it without the version)."""
+VERSION_PATH: Final = "/v1"
+"""The API version's path under its host: a base URL ends with it."""
+DEFAULT_BASE_URL: Final = f"{API_ORIGIN}{VERSION_PATH}"
+"""The base URL of a client given none."""
 
 LIST_MESSAGES_PATH = "/contact/{identifier}/message/list"
 """The one route of the API, under the base URL (the reference page's template)."""

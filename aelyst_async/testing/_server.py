@@ -50,11 +50,22 @@ from .._checks import (
 from .._clock import Clock, SystemClock
 from .._exceptions import InvalidArgumentError
 from .._instrument import contact_hash
-from .._routes import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
+from .._protocol import LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RETRY_AFTER_HEADER
+from .._routes import (
+    API_ORIGIN,
+    LIST_MESSAGES_PATH,
+    LIST_MESSAGES_ROUTE,
+    LIST_PREFIX,
+    LIST_SUFFIX,
+    MAX_LIMIT,
+    VERSION_PATH,
+)
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan, status_phrase
 
 __all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
     "DEFAULT_TOKEN",
     "OPTIONS_KEY",
     "STATS_KEY",
@@ -73,11 +84,15 @@ RetryAfterFormat = Literal["decimal", "integer", "http-date"]
 ResetFormat = Literal["none", "seconds", "epoch"]
 
 _LOGGER = logging.getLogger("aelyst_async.testing")
-_PREFIX = "/v1" + LIST_PREFIX
-_SEED_LINK = "https://api.aelyst.ai" + LIST_MESSAGES_PATH
+_PREFIX = VERSION_PATH + LIST_PREFIX
+_SEED_LINK = API_ORIGIN + LIST_MESSAGES_PATH  # the reference page's form: no version
 _DEFAULT_LIMIT = 10
 DEFAULT_TOKEN: Final = "test-token"
 """The token the fake server accepts unless told another."""
+DEFAULT_HOST: Final = "127.0.0.1"
+"""The address the fake server listens on unless told another: this machine only."""
+DEFAULT_PORT: Final = 8080
+"""The port `serve`, `run_server` and `aelyst mock-server` listen on unless told another."""
 _TOKEN_EPSILON = 1e-9  # float refill error must not turn "exactly one token back" into a 429
 
 
@@ -287,18 +302,18 @@ class _RateLimiter:
         if admitted:
             tokens = max(0.0, tokens - 1)
         elif config.retry_after:
-            headers["Retry-After"] = _retry_after(
+            headers[RETRY_AFTER_HEADER] = _retry_after(
                 (1 - tokens) / self._rate, config.retry_after_format, self._clock
             )
         self._buckets[key] = (tokens, now)
         if config.headers:
-            headers["X-RateLimit-Limit"] = str(config.requests)
-            headers["X-RateLimit-Remaining"] = str(math.floor(tokens + _TOKEN_EPSILON))
+            headers[LIMIT_HEADER] = str(config.requests)
+            headers[REMAINING_HEADER] = str(math.floor(tokens + _TOKEN_EPSILON))
             full_in = max(0, math.ceil((config.requests - tokens) / self._rate - _TOKEN_EPSILON))
             if config.reset == "seconds":
-                headers["X-RateLimit-Reset"] = str(full_in)
+                headers[RESET_HEADER] = str(full_in)
             elif config.reset == "epoch":
-                headers["X-RateLimit-Reset"] = str(math.ceil(self._clock.wall()) + full_in)
+                headers[RESET_HEADER] = str(math.ceil(self._clock.wall()) + full_in)
         return admitted
 
 
@@ -323,7 +338,7 @@ def _describe_request(
     segment = raw_path[len(_PREFIX) : -len(LIST_SUFFIX)]
     if raw_path.startswith(_PREFIX) and raw_path.endswith(LIST_SUFFIX) and segment:
         contact = contact_hash(urllib.parse.unquote(segment, errors="replace"))
-        route = f"/v1{LIST_MESSAGES_PATH} contact=#{contact}"
+        route = f"{VERSION_PATH}{LIST_MESSAGES_PATH} contact=#{contact}"
     else:
         route = "(no such route)"
     query = request.query
@@ -439,9 +454,9 @@ class _Handler:
         if fault.date_skew is not None:
             style, clock = "http-date", _SkewedClock(clock, fault.date_skew)
             headers["Date"] = email.utils.formatdate(clock.wall(), usegmt=True)
-        headers["Retry-After"] = _retry_after(fault.retry_after, style, clock)
-        headers["X-RateLimit-Limit"] = str(fault.limit if config is None else config.requests)
-        headers["X-RateLimit-Remaining"] = "0"
+        headers[RETRY_AFTER_HEADER] = _retry_after(fault.retry_after, style, clock)
+        headers[LIMIT_HEADER] = str(fault.limit if config is None else config.requests)
+        headers[REMAINING_HEADER] = "0"
         if fault.code == 429:
             return _json(429, _TOO_MANY, headers)
         return _json(fault.code, _error_body(fault.code, status_phrase(fault.code)), headers)
@@ -460,7 +475,7 @@ class _Handler:
         limit_text, cursor = query.get("limit"), query.get("cursorId") or None
         base = ""
         if options.link_style == "canonical":
-            base = options.base_url or f"{request.scheme}://{request.host}/v1"
+            base = options.base_url or f"{request.scheme}://{request.host}{VERSION_PATH}"
         key = (segment, limit_text, cursor, base)
         body = self._cache.get(key)
         if body is not None:
@@ -503,7 +518,7 @@ class _Handler:
         if style == "seed":
             return _SEED_LINK + query
         path = f"{LIST_PREFIX}{urllib.parse.quote(identifier, safe=':@+')}{LIST_SUFFIX}{query}"
-        return f"{base}{path}" if style == "canonical" else f"/v1{path}"
+        return f"{base}{path}" if style == "canonical" else f"{VERSION_PATH}{path}"
 
 
 class _SkewedClock:
@@ -689,7 +704,7 @@ class FakeAelystServer:
         options: ServerOptions | None = None,
         /,
         *,
-        host: str = "127.0.0.1",
+        host: str = DEFAULT_HOST,
         port: int = 0,
         **overrides: Any,
     ) -> None:
@@ -709,7 +724,7 @@ class FakeAelystServer:
         """
         if self._runner is None:
             raise RuntimeError("the fake server is not started")
-        return str(yarl.URL.build(scheme="http", host=self.host, port=self.port, path="/v1"))
+        return str(yarl.URL.build(scheme="http", host=self.host, port=self.port, path=VERSION_PATH))
 
     @property
     def dataset(self) -> Dataset:
@@ -772,8 +787,8 @@ class FakeAelystServer:
 
 
 async def serve(
-    host: str = "127.0.0.1",
-    port: int = 8080,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
     options: ServerOptions | None = None,
     *,
     on_ready: Callable[[FakeAelystServer], None] | None = None,
@@ -796,8 +811,8 @@ async def serve(
 
 
 def run_server(
-    host: str = "127.0.0.1",
-    port: int = 8080,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
     options: ServerOptions | None = None,
     *,
     on_ready: Callable[[FakeAelystServer], None] | None = None,
