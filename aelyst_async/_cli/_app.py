@@ -42,12 +42,31 @@ class _LazyGroup(click.Group):
         return command
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """
+    `--version`: the version the SDK reports (`__version__`, the User-Agent), read when asked.
+    """
+    if not value or ctx.resilient_parsing:
+        return
+    from .._version import sdk_version
+
+    click.echo(f"aelyst, version {sdk_version()}")
+    ctx.exit()
+
+
 @click.group(
     cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Start with `aelyst demo`: it needs no token and no network.",
 )
-@click.version_option(package_name="aelyst-async", prog_name="aelyst")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 @verbose_option
 def cli() -> None:
     """

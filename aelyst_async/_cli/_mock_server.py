@@ -13,7 +13,7 @@ from .._exceptions import AelystError
 from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
 from ..testing._faults import describe_faults, parse_faults
-from ..testing._server import DEFAULT_TOKEN
+from ..testing._server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TOKEN
 from ._errors import Failure, one_line
 from ._shared import count_option, messages_option, reports_errors
 from ._verbose import verbose_option, verbosity
@@ -44,11 +44,11 @@ def _token_value(ctx: click.Context, param: click.Parameter, text: str) -> str:
 
 
 @click.command("mock-server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="The address to listen on.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    default=8080,
+    default=DEFAULT_PORT,
     show_default=True,
     help="0: any free port.",
 )

@@ -10,7 +10,16 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar, runtime_checkable
+from typing import (
+    Any,
+    Final,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    get_args,
+    runtime_checkable,
+)
 
 import click
 import yarl
@@ -298,7 +307,7 @@ def progress_options(command: F) -> F:
     )(command)
     return click.option(
         "--progress",
-        type=click.Choice(["auto", "bar", "lines", "none"]),
+        type=click.Choice(get_args(ProgressMode)),
         default="auto",
         show_default=True,
         help="A live bar on a terminal, plain lines otherwise (on stderr).",
