@@ -29,12 +29,7 @@ from .forward_proxy import ForwardProxy
 from .helpers import list_all
 
 TOKEN = "sk-network-0a9b8c7d"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=9, contacts=5)) as fake:
-        yield fake
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=9, contacts=5))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -36,14 +36,9 @@ from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 from .observing import email_of, fetch_pages, leaks
 
 TOKEN = "sk-observe-5f0c1e2d"
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=3, contacts=5))
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01)
 ROUTE = "GET /v1/contact/{identifier}/message/list"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=3, contacts=5)) as fake:
-        yield fake
 
 
 @pytest.fixture

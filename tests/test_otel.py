@@ -13,7 +13,7 @@ import logging
 import subprocess
 import sys
 import typing
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 
 import attrs
 import pytest
@@ -40,6 +40,7 @@ from aelyst_async.testing._faults import FaultKind
 from .observing import email_of, fetch_pages, leaks
 
 TOKEN = "sk-otel-81d7c3aa"
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=5, contacts=5))
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01)
 ROUTE = "/v1/contact/{identifier}/message/list"
 
@@ -82,12 +83,6 @@ def recorded() -> Iterator[Recorded]:
     yield Recorded(telemetry, tracer_provider, spans, reader)
     tracer_provider.shutdown()
     meter_provider.shutdown()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAelystServer]:
-    async with FakeAelystServer(token=TOKEN, dataset=Dataset(seed=5, contacts=5)) as fake:
-        yield fake
 
 
 async def test_each_page_fetch_is_one_client_span_under_the_callers_span(
