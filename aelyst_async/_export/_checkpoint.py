@@ -21,10 +21,11 @@ CHECKPOINT_FORMAT: Final = "aelyst-export-checkpoint"
 CHECKPOINT_VERSION: Final = 1
 
 
-@attrs.define
+@attrs.frozen
 class Entry:
     """
-    A consumed contact that is not complete: in progress, waiting, or not started.
+    A consumed contact that is not complete: in progress, waiting, or not started; `cursor`
+    resumes it right after its last page written.
     """
 
     identifier: str

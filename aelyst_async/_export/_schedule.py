@@ -17,6 +17,8 @@ from __future__ import annotations
 import collections
 from collections.abc import AsyncIterator
 
+import attrs
+
 from .._bulk import ListRequest
 from ._checkpoint import Entry
 from ._input import ContactsInput
@@ -91,7 +93,7 @@ class Schedule:
         """
         Record that a contact's output ends where `cursor` resumes it.
         """
-        self._pending[index].cursor = cursor
+        self._pending[index] = attrs.evolve(self._pending[index], cursor=cursor)
 
     def finish(self, request: ListRequest) -> tuple[int, Entry]:
         """
