@@ -80,12 +80,21 @@ from ._checks import check_clock, check_seconds
 from ._clock import Clock, SystemClock
 from ._models import RateLimit
 
-__all__ = ["BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"]
+__all__ = [
+    "INCREASE_STEPS",
+    "MIN_RATE",
+    "TRANSIT_FRACTION",
+    "BucketState",
+    "KeyPausedError",
+    "RateLimiter",
+    "TokenBucketLimiter",
+    "timeout_message",
+]
 
 BucketMode = Literal["probing", "metered", "unmetered", "adaptive"]
 """What a bucket knows of its quota (module rules 1, 2 and 10)."""
 
-_TRANSIT_FRACTION = 0.5
+TRANSIT_FRACTION = 0.5
 """A request granted longer ago than this fraction of `window` is taken to have reached the
 server (module rule 3): long enough for any sane request to arrive, short enough that a paced
 client never has more than half the capacity in flight."""
@@ -240,7 +249,7 @@ class _Bucket:
 
     def __init__(self, limiter: TokenBucketLimiter) -> None:
         self.window = limiter.window
-        self.transit = limiter.window * _TRANSIT_FRACTION
+        self.transit = limiter.window * TRANSIT_FRACTION
         self.limiter = limiter
         self.mode: BucketMode = "probing"
         self.capacity = 0
@@ -623,10 +632,10 @@ class TokenBucketLimiter:
                 if deadline is not None and (now >= deadline or bucket.frozen_until > deadline):
                     if now < bucket.frozen_until:
                         raise KeyPausedError(
-                            _timeout_message(timeout, frozen=True),
+                            timeout_message(timeout, frozen=True),
                             retry_after=bucket.frozen_until - now,
                         )
-                    raise TimeoutError(_timeout_message(timeout, frozen=False))
+                    raise TimeoutError(timeout_message(timeout, frozen=False))
                 delay = bucket.delay(now) if bucket.waiters[0] is waiter else None
                 if deadline is not None:
                     delay = deadline - now if delay is None else min(delay, deadline - now)
@@ -695,6 +704,9 @@ class TokenBucketLimiter:
         return f"TokenBucketLimiter(window={self.window!r}, keys={len(self._buckets)})"
 
 
-def _timeout_message(timeout: float | None, *, frozen: bool) -> str:
+def timeout_message(timeout: float | None, *, frozen: bool) -> str:
+    """
+    The message of the `TimeoutError` (or `KeyPausedError`, when `frozen`) of `acquire()`.
+    """
     why = " (the key is paused after a 429 or Retry-After)" if frozen else ""
     return f"no rate-limit permission within {timeout or 0.0:g}s{why}"

@@ -50,8 +50,14 @@ from . import _redis_scripts
 from ._checks import check_clock, check_methods, check_seconds, check_text
 from ._clock import Clock, SystemClock
 from ._exceptions import InvalidArgumentError
-from ._limiter import INCREASE_STEPS, MIN_RATE, KeyPausedError, TokenBucketLimiter
-from ._limiter import _timeout_message as timeout_message
+from ._limiter import (
+    INCREASE_STEPS,
+    MIN_RATE,
+    TRANSIT_FRACTION,
+    KeyPausedError,
+    TokenBucketLimiter,
+    timeout_message,
+)
 from ._logs import LOGGER_NAME
 from ._models import RateLimit
 
@@ -71,9 +77,6 @@ __all__ = ["RedisLimiterStats", "RedisRateLimiter"]
 _LOGGER = logging.getLogger(LOGGER_NAME)
 
 T = TypeVar("T")
-
-_TRANSIT_FRACTION = 0.5
-"""As in `_limiter`: a request stops counting as in flight `window / 2` after it was due."""
 
 
 @attrs.define(kw_only=True)
@@ -250,7 +253,7 @@ class RedisRateLimiter:
                     key,
                     [
                         member,
-                        self.window * _TRANSIT_FRACTION,
+                        self.window * TRANSIT_FRACTION,
                         self.probe_timeout,
                         _POLL,
                         self.ttl,
