@@ -16,6 +16,7 @@ import attrs
 from .._bulk import FailureResult, ListRequest, PageResult
 from .._clock import Clock, SystemClock
 from .._exceptions import AelystError, AuthenticationError, ExportError
+from .._tasks import stop_tasks
 from ._checkpoint import Checkpoint, Entry
 from ._input import ContactsInput
 from ._options import ExportOptions
@@ -292,10 +293,10 @@ class ExportJob:
         ):
             self._checkpoint(output)
 
-    async def _tick(self) -> None:
+    async def _tick(self, ended: asyncio.Event) -> None:
         progress = self._options.progress
         assert progress is not None
-        while True:
+        while not ended.is_set():  # a clock that swallowed the cancellation updates no more
             progress.update(self.snapshot())
             await self._clock.sleep(PROGRESS_TICK)
 
@@ -319,6 +320,7 @@ class ExportJob:
         """
         progress = self._options.progress
         ticker: asyncio.Task[None] | None = None
+        ended = asyncio.Event()
         output: Output | None = None
         saved = False
         try:
@@ -328,16 +330,18 @@ class ExportJob:
             output = await self._open()
             self._checkpoint(output)
             if progress is not None:
-                ticker = asyncio.create_task(self._tick())
+                ticker = asyncio.create_task(self._tick(ended))
             await self._export(output)
             self._checkpoint(output, complete=True)
             saved = True
             return self._summary(self.snapshot())
         finally:
+            ended.set()
             if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                # Bounded, even when the clock's sleep swallows the cancellation (`_tasks`).
+                await stop_tasks([ticker])
+                if ticker.done() and not ticker.cancelled():
+                    ticker.result()  # the progress display's own error
             if output is not None:
                 # Rule 4: stopped for any reason, once the export has started (its first
                 # checkpoint written) and unless the output is in doubt.
