@@ -14,6 +14,9 @@ Rules:
 3. Such a task is left running and returned, for the caller to report once and to stop
    doing anything of its own; it is kept referenced until it ends, so that it is not
    collected mid-await.
+4. A cancellation of the caller while it waits does not cut the stop short (as with
+   `asyncio.TaskGroup`): the rounds go on, bounded as they are, then `CancelledError` is
+   raised.
 """
 
 from __future__ import annotations
@@ -41,19 +44,29 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[T]]) -> set[asyncio.Task[T]]:
 
     Returns:
         The tasks still running after `STOP_ROUNDS` cancellations (rule 3); usually none.
+
+    Raises:
+        asyncio.CancelledError: When the caller was cancelled meanwhile, once the tasks are
+            stopped (rule 4).
     """
     running = {task for task in tasks if not task.done()}
+    interrupted = False
     for _ in range(STOP_ROUNDS):
         if not running:
             break
         for task in running:
             task.cancel()
         for _ in range(ROUND_ITERATIONS):
-            await asyncio.sleep(0)
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                interrupted = True  # raised once the tasks are stopped (rule 4)
             running = {task for task in running if not task.done()}
             if not running:
                 break
     for task in running:
         _LEFT_RUNNING.add(task)
         task.add_done_callback(_LEFT_RUNNING.discard)
+    if interrupted:
+        raise asyncio.CancelledError
     return running

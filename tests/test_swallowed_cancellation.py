@@ -25,6 +25,7 @@ from aelyst_async import (
     run_export,
 )
 from aelyst_async._instrument import contact_hash
+from aelyst_async._tasks import STOP_ROUNDS
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock
 
 from .helpers import HttpxTransport, sdk_tasks
@@ -219,6 +220,31 @@ async def test_closing_from_another_task_ends_a_consumer_waiting_for_a_result(
     assert (True, True) == (closed, ended)
     with pytest.raises(StopAsyncIteration):
         waiting.result()
+
+
+async def test_cancelling_a_close_finishes_stopping_the_workers_then_propagates(
+    server: FakeAelystServer,
+) -> None:
+    """As `asyncio.TaskGroup` does, a close cancelled meanwhile goes on cancelling, then raises."""
+    before = asyncio.all_tasks()
+    hold = Hold("every")
+    async with client_of(server, transport=HoldingTransport(hold, "id:2")) as client:
+        stream = client.messages.list_many(IDENTIFIERS, concurrency=2, limit=5)
+        await anext(stream)
+        await hold.held.get()
+        closing = asyncio.ensure_future(stream.aclose())
+        await asyncio.sleep(0)  # the close has cancelled the workers once, and waits
+        closing.cancel()
+        ended = await ends_within_loop_iterations(closing)
+        swallowed = hold.swallowed
+        hold.release.set()
+        await settle()
+        assert (True, True, STOP_ROUNDS, []) == (
+            ended,
+            closing.cancelled(),
+            swallowed,
+            sdk_tasks(before),
+        )
 
 
 class SwallowingClock(FakeClock):

@@ -336,12 +336,7 @@ class ExportJob:
             saved = True
             return self._summary(self.snapshot())
         finally:
-            ended.set()
-            if ticker is not None:
-                # Bounded, even when the clock's sleep swallows the cancellation (`_tasks`).
-                await stop_tasks([ticker])
-                if ticker.done() and not ticker.cancelled():
-                    ticker.result()  # the progress display's own error
+            ended.set()  # the ticker updates no more, even if its clock's sleep returns
             if output is not None:
                 # Rule 4: stopped for any reason, once the export has started (its first
                 # checkpoint written) and unless the output is in doubt.
@@ -352,5 +347,11 @@ class ExportJob:
                         else:  # rule 9: nothing to resume
                             self._checkpoint_path.unlink()
                 output.close()
-                if progress is not None:
-                    progress.close(self.snapshot())
+            if ticker is not None:
+                # After the files, as it awaits; bounded even when the clock's sleep swallows
+                # the cancellation (`_tasks`).
+                await stop_tasks([ticker])
+                if ticker.done() and not ticker.cancelled():
+                    ticker.result()  # the progress display's own error
+            if output is not None and progress is not None:
+                progress.close(self.snapshot())
