@@ -311,5 +311,5 @@ def bench(session: nox.Session) -> None:
     """
     The benchmarks: writes bench/RESULTS.md. `nox -s bench -- --quick` for a short run.
     """
-    session.install("-e", ".[cli]", *group("bench"))
+    session.install("-e", ".[cli,redis]", *group("bench"))
     session.run("python", "-m", "bench", *session.posargs)

@@ -11,6 +11,7 @@ Example:
     ```
 """
 
+import importlib
 import typing
 
 from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
@@ -36,25 +37,10 @@ from ._exceptions import (
     RateLimitError,
     ResponseTooLargeError,
 )
+from ._http import Response, Transport
 from ._identifiers import Identifier
-from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
 from ._logs import configure_from_env as _configure_logging
-from ._models import (
-    DeliveryStatus,
-    Message,
-    MessageStatus,
-    MessageTag,
-    Page,
-    Pagination,
-    RateLimit,
-    Sender,
-    TextMessage,
-    Traffic,
-    UnknownMessage,
-)
 from ._pagination import MessagePager
-from ._protocol import Response, Transport
-from ._response import ResponseInfo
 
 if typing.TYPE_CHECKING:
     from ._bulk import FailureResult, ListRequest, MessageStream, PageResult
@@ -68,40 +54,82 @@ if typing.TYPE_CHECKING:
         PlainProgress,
         run_export,
     )
+    from ._limiter import BucketState, KeyPausedError, RateLimiter, TokenBucketLimiter
+    from ._models import (
+        DeliveryStatus,
+        Message,
+        MessageStatus,
+        MessageTag,
+        Page,
+        Pagination,
+        RateLimit,
+        Sender,
+        TextMessage,
+        Traffic,
+        UnknownMessage,
+    )
+    from ._response import ResponseInfo
     from ._sharding import Shard, shard_of
 
 __version__: str
 """The installed version of aelyst-async, from the package's metadata."""
 
+_LAZY: typing.Final = {
+    **dict.fromkeys(("FailureResult", "ListRequest", "MessageStream", "PageResult"), "_bulk"),
+    "to_wire": "_converter",
+    **dict.fromkeys(
+        (
+            "ExportOptions",
+            "ExportProgress",
+            "ExportSnapshot",
+            "ExportSummary",
+            "FailedContact",
+            "PlainProgress",
+            "run_export",
+        ),
+        "_export",
+    ),
+    **dict.fromkeys(
+        ("BucketState", "KeyPausedError", "RateLimiter", "TokenBucketLimiter"), "_limiter"
+    ),
+    **dict.fromkeys(
+        (
+            "DeliveryStatus",
+            "Message",
+            "MessageStatus",
+            "MessageTag",
+            "Page",
+            "Pagination",
+            "RateLimit",
+            "Sender",
+            "TextMessage",
+            "Traffic",
+            "UnknownMessage",
+        ),
+        "_models",
+    ),
+    "ResponseInfo": "_response",
+    **dict.fromkeys(("Shard", "shard_of"), "_sharding"),
+}
+"""The public names imported when first asked for, and their modules."""
+
 
 def __getattr__(name: str) -> typing.Any:
     """
-    `__version__`, `to_wire`, the names of `list_many`, sharding and the export's names (the
-    others of `__all__` not imported above), imported when first asked for: reading the
-    version, or building the converter, costs more than importing the rest of the package,
-    and most programs never list many contacts at once, export or shard.
+    `__version__` and the names of `_LAZY`, imported when first asked for.
+
+    Importing the package loads what creating an `AelystClient` needs and no more, so it
+    costs little more than importing aiohttp: reading the version, the models, the limiter
+    and the converter load with the first request (or the first use of their names), and
+    most programs never list many contacts at once, export or shard.
     """
     value: typing.Any
     if name == "__version__":
         from ._version import sdk_version
 
         value = sdk_version()
-    elif name == "to_wire":
-        from ._converter import to_wire
-
-        value = to_wire
-    elif name in ("FailureResult", "ListRequest", "MessageStream", "PageResult"):
-        from . import _bulk
-
-        value = getattr(_bulk, name)
-    elif name in ("Shard", "shard_of"):
-        from . import _sharding
-
-        value = getattr(_sharding, name)
-    elif name in __all__:
-        from . import _export
-
-        value = getattr(_export, name)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # asked once: the module's own attribute from then on

@@ -15,6 +15,10 @@ Rules:
    a `RuntimeWarning` (shown by default, like asyncio's "never awaited"), how to close it.
 5. Each page fetch is one `PageCall`: it counts, logs and traces the attempts, and gives the
    page or the error its `ResponseInfo` (`_instrument.py`).
+6. Creating a client loads only what creating it needs. The request path (retries,
+   instrumentation, the limiter a client makes for itself, decoding) is imported by the
+   first request or the first look at `rate_limiter`, so `import aelyst_async` costs
+   little more than `import aiohttp`.
 """
 
 from __future__ import annotations
@@ -37,17 +41,14 @@ from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._decoding import decode_page
 from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
+from ._http import Response, Transport
 from ._identifiers import Identifier, coerce_identifier
-from ._limiter import RateLimiter, TokenBucketLimiter
-from ._models import Page
 from ._network import check_ssl, proxy_for, request_headers
 from ._pagination import FetchPage, MessagePager
-from ._protocol import (
+from ._routes import (
     LIST_MESSAGES_PATH,
     LIST_MESSAGES_ROUTE,
     MAX_LIMIT,
-    Response,
-    Transport,
     check_base_url,
     check_limit,
     list_messages_url,
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 
     from ._bulk import ListItem, MessageStream
     from ._instrument import Telemetry
+    from ._limiter import RateLimiter
+    from ._models import Page
 
 __all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
 
@@ -84,7 +87,8 @@ class _Default:
 
 
 DEFAULT: Final = _Default()
-"""The default of `rate_limiter=`: a `TokenBucketLimiter` of the client's own."""
+"""The default of `rate_limiter=`: a `TokenBucketLimiter` of the client's own, made when
+first needed (module rule 6)."""
 
 
 class _Secret:
@@ -171,6 +175,25 @@ async def _unless_closed(
     if closing.is_set():
         raise asyncio.CancelledError("the list_many stream is closed")
     return await send(remaining)
+
+
+def _check_rate_limiter(limiter: object) -> RateLimiter | _Default | None:
+    """
+    Validate `rate_limiter=`: `DEFAULT`, `None`, or something with a `RateLimiter`'s methods.
+
+    Raises:
+        InvalidArgumentError: Naming the value, when it is anything else.
+    """
+    if limiter is None or isinstance(limiter, _Default):
+        return limiter
+    if not callable(getattr(limiter, "acquire", None)) or not callable(
+        getattr(limiter, "observe", None)
+    ):
+        raise InvalidArgumentError(
+            "rate_limiter must have the methods acquire() and observe() of a RateLimiter, "
+            f"or be None, not {limiter!r}"
+        )
+    return limiter  # type: ignore[return-value]  # its methods checked above
 
 
 def _check_transport(
@@ -420,9 +443,7 @@ class AelystClient:
         self._timeout = Timeout.coerce(timeout)
         self._retry = _check_retry(retry) or RetryPolicy()
         self._clock: Clock = clock or SystemClock()
-        if isinstance(rate_limiter, _Default):
-            rate_limiter = TokenBucketLimiter(clock=self._clock)
-        self._limiter = rate_limiter
+        self._limiter = _check_rate_limiter(rate_limiter)  # DEFAULT: made on first use
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route = f"{self._base_url.path}{LIST_MESSAGES_PATH}"
         self._route_description = f"GET {self._route}"
@@ -458,6 +479,10 @@ class AelystClient:
         """
         The limiter shared by this client's requests, or `None`.
         """
+        if isinstance(self._limiter, _Default):
+            from ._limiter import TokenBucketLimiter  # module rule 6
+
+            self._limiter = TokenBucketLimiter(clock=self._clock)
         return self._limiter
 
     def __repr__(self) -> str:
@@ -553,7 +578,7 @@ class AelystClient:
             call.send if closing is None else functools.partial(_unless_closed, closing, call.send),
             decode_page,
             policy=retry or self._retry,
-            limiter=None if self._limiter is None else call.timed(self._limiter),
+            limiter=None if (limiter := self.rate_limiter) is None else call.timed(limiter),
             key=self._limiter_key,
             clock=self._clock,
             total=attempt_timeout.total,

@@ -42,6 +42,7 @@ from ._hooks import (
     structure_fn,
     unstructure_fn,
 )
+from ._http import Response
 from ._models import (
     NO_FIELDS,
     Message,
@@ -54,8 +55,8 @@ from ._models import (
     UnknownMessage,
     WireFields,
 )
-from ._protocol import Response, cursor_from_link
 from ._response import ResponseInfo
+from ._routes import cursor_from_link
 
 __all__ = [
     "converter",

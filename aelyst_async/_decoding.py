@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._http import Response
     from ._models import Page, RateLimit
-    from ._protocol import Response
 
 __all__ = ["decode_page"]
 

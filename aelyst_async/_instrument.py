@@ -29,11 +29,13 @@ import attrs
 import yarl
 
 from ._exceptions import APIConnectionError, APITimeoutError
+from ._http import Response
 from ._identifiers import Identifier
 from ._limiter import RateLimiter
 from ._models import RateLimit
-from ._protocol import Response, parse_rate_limit, redact_url
+from ._protocol import parse_rate_limit
 from ._response import ResponseInfo, redact_headers
+from ._routes import redact_url
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

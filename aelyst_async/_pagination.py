@@ -27,7 +27,8 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -39,8 +40,10 @@ from ._exceptions import (
     body_excerpt,
 )
 from ._identifiers import Identifier
-from ._models import Message, Page
-from ._protocol import MAX_LIMIT, limit_from_link, next_link_is_broken
+from ._routes import MAX_LIMIT, limit_from_link, next_link_is_broken
+
+if TYPE_CHECKING:
+    from ._models import Message, Page
 
 __all__ = ["MAX_EMPTY_PAGES", "FetchPage", "MessagePager"]
 
@@ -49,8 +52,17 @@ MAX_EMPTY_PAGES = 100
 
 _SHOWN_LINK_CHARS = 200
 
-FetchPage = Callable[[Identifier, int | None, str | None], Awaitable[Page]]
-"""Fetch one page: (identifier, limit, cursor) -> Page; retries happen inside."""
+
+class FetchPage(Protocol):
+    """
+    Fetch one page of a contact's messages; retries happen inside.
+    """
+
+    async def __call__(self, contact: Identifier, limit: int | None, cursor: str | None, /) -> Page:
+        """
+        The page at `cursor` (`None`: the first), `limit` messages at most.
+        """
+        ...
 
 
 class MessagePager:

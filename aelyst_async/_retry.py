@@ -62,9 +62,10 @@ from ._exceptions import (
     APITimeoutError,
     RateLimitError,
 )
+from ._http import Response
 from ._limiter import RateLimiter
 from ._models import RateLimit
-from ._protocol import Response, error_for_response, parse_rate_limit, utc_datetime
+from ._protocol import error_for_response, parse_rate_limit, utc_datetime
 
 __all__ = ["THREADED_DECODE_BYTES", "call_with_retries"]
 

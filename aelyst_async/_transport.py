@@ -34,7 +34,7 @@ import yarl
 
 from ._config import Timeout
 from ._exceptions import APIConnectionError, APITimeoutError, ResponseTooLargeError
-from ._protocol import Response
+from ._http import Response
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "AiohttpTransport"]
 

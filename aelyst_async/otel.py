@@ -16,6 +16,6 @@ Example:
 """
 
 from ._otel import OpenTelemetry
-from ._protocol import redact_url
+from ._routes import redact_url
 
 __all__ = ["OpenTelemetry", "redact_url"]

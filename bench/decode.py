@@ -19,7 +19,7 @@ import orjson
 
 from aelyst_async import RateLimit
 from aelyst_async import _converter as converter_module
-from aelyst_async._protocol import Response
+from aelyst_async._http import Response
 from aelyst_async.testing import Dataset
 
 from ._harness import PAGE_SIZE, Goal, Scale, Section, median, ratio, rounds

@@ -75,7 +75,7 @@ def retained_bytes_per_message(pages: int = 200) -> float:
     """
     from aelyst_async import RateLimit
     from aelyst_async._converter import decode_page
-    from aelyst_async._protocol import Response
+    from aelyst_async._http import Response
 
     from .decode import page_body
 

@@ -15,7 +15,7 @@ if not (Path(__file__).resolve().parents[1] / "bench" / "__init__.py").exists():
 
 from aelyst_async import RateLimit
 from aelyst_async._converter import decode_page
-from aelyst_async._protocol import Response
+from aelyst_async._http import Response
 from aelyst_async.testing import Dataset
 from bench import deadline, decode, e2e, imports, instructions, memory, quota, ratelimit
 from bench.__main__ import END, START, document, write_results

@@ -30,9 +30,10 @@ from aelyst_async import (
     RateLimitError,
     RetryPolicy,
     TextMessage,
+    TokenBucketLimiter,
     UnknownMessage,
 )
-from aelyst_async.testing import Dataset, FakeAelystServer, Fault, ServerOptions
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, ServerOptions
 
 from .helpers import ServerThread, wire
 
@@ -287,6 +288,34 @@ def test_a_missing_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("AELYST_TOKEN", raising=False)
     with pytest.raises(InvalidArgumentError, match="AELYST_TOKEN"):
         AelystClient()
+
+
+@pytest.mark.parametrize("limiter", ["redis://localhost", 40, object()])
+def test_a_rate_limiter_without_a_limiters_methods_is_refused_at_once(limiter: object) -> None:
+    """`rate_limiter=` must have `acquire()` and `observe()`: the error names the value."""
+    with pytest.raises(
+        InvalidArgumentError, match=r"rate_limiter must have .*" + repr(limiter)[:9]
+    ):
+        AelystClient(TOKEN, rate_limiter=limiter)  # type: ignore[arg-type]
+
+
+async def test_the_default_limiter_is_the_clients_own_and_paces_every_request(
+    server: FakeAelystServer,
+) -> None:
+    """Made on first use, the default limiter is one `TokenBucketLimiter` on the client's
+    clock, the same object for every request and every look at `rate_limiter`."""
+    clock = FakeClock()
+    async with AelystClient(TOKEN, base_url=server.url, clock=clock) as client:
+        limiter = client.rate_limiter
+        assert isinstance(limiter, TokenBucketLimiter)
+        await collect(client, next(iter(server.dataset.identifiers())))
+        assert limiter is client.rate_limiter
+        assert limiter.snapshot(client._limiter_key).learned
+        assert limiter.clock is clock
+    async with AelystClient(TOKEN, base_url=server.url, clock=clock) as unlooked:
+        await collect(unlooked, next(iter(server.dataset.identifiers())))
+        assert isinstance(unlooked.rate_limiter, TokenBucketLimiter)
+        assert unlooked.rate_limiter.snapshot(unlooked._limiter_key).learned
 
 
 async def test_token_and_base_url_fall_back_to_the_environment(

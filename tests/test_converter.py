@@ -35,8 +35,8 @@ from aelyst_async import (
 )
 from aelyst_async._converter import decode_messages, decode_page, dump_json, parse_json
 from aelyst_async._hooks import WireSpec, structure_fn, unstructure_fn
+from aelyst_async._http import Response
 from aelyst_async._models import NO_FIELDS
-from aelyst_async._protocol import Response
 
 from .strategies import messages, paginations, typed
 

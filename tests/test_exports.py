@@ -107,29 +107,55 @@ def test_implementation_modules_are_private() -> None:
     assert [] == public
 
 
-def test_importing_the_package_leaves_the_costly_parts_for_later() -> None:
+COSTLY = [
+    "cattrs",
+    "orjson",
+    "aelyst_async._bulk",
+    "aelyst_async._converter",
+    "aelyst_async._export",
+    "aelyst_async._instrument",
+    "aelyst_async._limiter",
+    "aelyst_async._models",
+    "aelyst_async._protocol",
+    "aelyst_async._response",
+    "aelyst_async._retry",
+    "aelyst_async._sharding",
+    "concurrent.futures.thread",
+]
+"""What `import aelyst_async`, and creating a client, leave for the first request or use."""
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import aelyst_async",
+        "import aelyst_async; aelyst_async.AelystClient(token='t')",
+    ],
+)
+def test_importing_the_package_leaves_the_costly_parts_for_later(code: str) -> None:
     """
-    `import aelyst_async` builds no converter, imports no export or sharding, reads no version
-    and starts no thread pool; the retry and instrumentation machinery waits for the first request.
+    `import aelyst_async`, and creating a client, build no converter, decode no model, make
+    no limiter, import no export or sharding, read no version and start no thread pool: the
+    request path waits for the first request.
     """
-    code = (
-        "import sys, aelyst_async; "
-        "print(sorted(set(sys.argv[1:]) & set(sys.modules)), '__version__' in vars(aelyst_async))"
+    probe = (
+        f"import sys; {code}; "
+        "print(sorted(set(sys.argv[1:]) & set(sys.modules)), "
+        "'__version__' in vars(sys.modules['aelyst_async']))"
     )
-    costly = [
-        "cattrs",
-        "aelyst_async._converter",
-        "aelyst_async._export",
-        "aelyst_async._sharding",
-        "aelyst_async._bulk",
-        "aelyst_async._instrument",
-        "aelyst_async._retry",
-        "concurrent.futures.thread",
-    ]
     ran = subprocess.run(
-        [sys.executable, "-c", code, *costly], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe, *COSTLY], capture_output=True, text=True, check=True
     )
     assert "[] False" == ran.stdout.strip()
+
+
+def test_the_names_imported_on_first_use_are_the_modules_own() -> None:
+    """Each lazily imported public name is the object its module defines, asked for by name."""
+    for name, module in aelyst_async._LAZY.items():
+        assert getattr(importlib.import_module(f"aelyst_async.{module}"), name) is getattr(
+            aelyst_async, name
+        )
+    assert set(aelyst_async._LAZY) <= set(aelyst_async.__all__)
 
 
 def test_the_version_comes_from_the_package_metadata() -> None:

@@ -44,8 +44,9 @@ from aelyst_async import (
 from aelyst_async._bulk import DEAD_HOST_FAILURES, BulkEngine
 from aelyst_async._cli._app import cli
 from aelyst_async._converter import decode_page
+from aelyst_async._http import Response
 from aelyst_async._pagination import MAX_EMPTY_PAGES
-from aelyst_async._protocol import Response, error_for_response
+from aelyst_async._protocol import error_for_response
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 
 from .helpers import drain, list_all, wire

@@ -23,18 +23,20 @@ from aelyst_async import (
     RateLimit,
     RateLimitError,
 )
+from aelyst_async._http import Response
 from aelyst_async._protocol import (
-    Response,
-    check_base_url,
-    check_limit,
-    cursor_from_link,
     error_for_response,
-    limit_from_link,
-    list_messages_url,
-    next_link_is_broken,
     parse_rate_limit,
     parse_reset,
     parse_retry_after,
+)
+from aelyst_async._routes import (
+    check_base_url,
+    check_limit,
+    cursor_from_link,
+    limit_from_link,
+    list_messages_url,
+    next_link_is_broken,
 )
 
 NOW = 1_700_000_000.0

@@ -28,9 +28,9 @@ from aelyst_async._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from aelyst_async._http import Response
 from aelyst_async._limiter import TokenBucketLimiter
 from aelyst_async._models import RateLimit
-from aelyst_async._protocol import Response
 from aelyst_async._retry import THREADED_DECODE_BYTES, call_with_retries
 from aelyst_async.testing._clock import FakeClock
 

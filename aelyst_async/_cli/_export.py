@@ -22,7 +22,7 @@ from .._export import (
     read_lines_in_thread,
     run_export,
 )
-from .._protocol import MAX_LIMIT
+from .._routes import MAX_LIMIT
 from .._sharding import Shard
 from ._errors import EXIT_FAILED_CONTACTS, EXIT_INTERRUPTED, Failure, run
 from ._progress import make_progress

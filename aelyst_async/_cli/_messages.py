@@ -16,7 +16,7 @@ from .._client import AelystClient
 from .._converter import converter, dump_json
 from .._exceptions import BadRequestError
 from .._models import Message, TextMessage, UnknownMessage
-from .._protocol import MAX_LIMIT
+from .._routes import MAX_LIMIT
 from ._errors import Failure, one_line, run
 from ._shared import (
     base_url_option,

@@ -21,7 +21,7 @@ from .._exceptions import AelystError, InvalidArgumentError
 from .._export._progress import PLAIN_PROGRESS_EVERY
 from .._limiter import RateLimiter
 from .._network import proxy_for
-from .._protocol import check_base_url
+from .._routes import check_base_url
 from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
 
 __all__ = [

@@ -13,7 +13,7 @@ import attrs
 from .._checks import DEFAULT_CONCURRENCY, check_concurrency, check_int, check_number
 from .._clock import Clock
 from .._exceptions import InvalidArgumentError
-from .._protocol import MAX_LIMIT, check_limit
+from .._routes import MAX_LIMIT, check_limit
 from .._sharding import Shard
 
 if TYPE_CHECKING:

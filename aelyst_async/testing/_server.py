@@ -43,7 +43,7 @@ from aiohttp import web
 from .._clock import Clock, SystemClock
 from .._exceptions import InvalidArgumentError
 from .._instrument import contact_hash
-from .._protocol import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
+from .._routes import LIST_MESSAGES_PATH, LIST_MESSAGES_ROUTE, LIST_PREFIX, LIST_SUFFIX, MAX_LIMIT
 from ._data import Dataset, is_valid_identifier
 from ._faults import Fault, FaultPlan
 
