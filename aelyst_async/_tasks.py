@@ -49,7 +49,8 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[T]]) -> set[asyncio.Task[T]]:
         asyncio.CancelledError: When the caller was cancelled meanwhile, once the tasks are
             stopped (rule 4).
     """
-    running = {task for task in tasks if not task.done()}
+    given = list(tasks)
+    running = {task for task in given if not task.done()}
     interrupted = False
     for _ in range(STOP_ROUNDS):
         if not running:
@@ -64,6 +65,9 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[T]]) -> set[asyncio.Task[T]]:
             running = {task for task in running if not task.done()}
             if not running:
                 break
+    for task in given:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved, as gather(return_exceptions=True) would: no warning
     for task in running:
         _LEFT_RUNNING.add(task)
         task.add_done_callback(_LEFT_RUNNING.discard)
