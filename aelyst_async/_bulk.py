@@ -23,7 +23,9 @@ Rules:
    contact (a `next` link it cannot follow) comes inside that `FailureResult` (`page`),
    whose `resume_cursor` is then `NO_SAFE_CURSOR`.
 5. Closing the stream (`aclose()`, leaving `async with`, or dropping it after `break`)
-   cancels every worker: no task and no request outlives it.
+   cancels every worker: no task and no request outlives it. Results not yet taken are
+   dropped, since the caller closed (resume from the last result handled), and nothing is
+   yielded after the close.
 6. All workers share the client's rate limiter and retry policy: pacing is per client, not
    per contact.
 7. Dead host. When `DEAD_HOST_FAILURES` contacts in a row fail because no connection to the
@@ -33,14 +35,21 @@ Rules:
    `APIConnectionError` naming the host. Any response (a page, an HTTP error status, a body
    refused) resets the count, and a connection that opened and then failed or was slow to answer
    (a read timeout) does not count: a slow host that answers is not dead.
+8. A worker whose awaits swallow its cancellation (a transport or rate limiter of the
+   caller's that catches `CancelledError`) is cancelled again, a bounded number of times
+   (`_tasks.stop_tasks`): `aclose()` never waits without bound. One that still runs is
+   reported once, by a WARNING naming its contact's hash, and sends nothing more: once
+   closed, a worker's next request or result raises `CancelledError` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import attrs
 
@@ -52,8 +61,10 @@ from ._exceptions import (
     ResumeCursor,
 )
 from ._identifiers import Identifier, coerce_identifier
+from ._instrument import contact_hash
 from ._models import Page
 from ._pagination import FetchPage, MessagePager
+from ._tasks import STOP_ROUNDS, stop_tasks
 
 __all__ = [
     "DEAD_HOST_FAILURES",
@@ -64,6 +75,8 @@ __all__ = [
     "MessageStream",
     "PageResult",
 ]
+
+_LOGGER = logging.getLogger("aelyst_async")
 
 DEAD_HOST_FAILURES = 5
 """Contacts failing in a row to connect at all, with no response between, that end a
@@ -227,8 +240,11 @@ class BulkEngine:
         cursors: Mapping[str, str] | Mapping[Identifier, str] | None,
         fail_fast: bool,
         buffer: int | None = None,
+        closing: asyncio.Event | None = None,
     ) -> None:
         self.fetch = fetch
+        # Set once the stream closes; a fetcher given the same event sends nothing then.
+        self.closing = asyncio.Event() if closing is None else closing
         self.sync_source: Iterator[ListItem] | None = None
         self.async_source: AsyncIterator[ListItem] | None = None
         if isinstance(identifiers, AsyncIterable):
@@ -250,6 +266,7 @@ class BulkEngine:
         self.source_lock: asyncio.Lock | None = None
         self.exhausted = False
         self.workers: list[asyncio.Task[None]] = []
+        self.listing: dict[asyncio.Task[Any] | None, Identifier] = {}
         self.running = 0
         self.unreachable_run = 0
 
@@ -260,11 +277,45 @@ class BulkEngine:
         self.workers = [asyncio.create_task(self.work(self.queue)) for _ in range(self.concurrency)]
         return self.queue
 
-    def cancel(self) -> list[asyncio.Task[None]]:
+    def close(self) -> list[asyncio.Task[None]]:
+        """
+        Mark the stream closed (rule 8) and wake a consumer waiting for a result.
+
+        Returns:
+            The workers, for the caller to stop.
+        """
+        self.closing.set()
+        if self.queue is not None:
+            with contextlib.suppress(asyncio.QueueFull):  # full: no consumer is waiting
+                self.queue.put_nowait(_DONE)
         workers, self.workers = self.workers, []
-        for task in workers:
-            task.cancel()
         return workers
+
+    async def put(self, queue: asyncio.Queue[object], item: object) -> None:
+        """
+        Hand `item` to the consumer; once the stream is closed, stop instead (rule 8).
+        """
+        if self.closing.is_set():
+            raise asyncio.CancelledError("the list_many stream is closed")
+        await queue.put(item)
+
+    def report_running(self, workers: set[asyncio.Task[None]]) -> None:
+        """
+        Say once which workers still run after being cancelled `STOP_ROUNDS` times (rule 8).
+        """
+        contacts = sorted(
+            f"#{contact_hash(self.listing[task])}" if task in self.listing else "(between contacts)"
+            for task in workers
+        )
+        _LOGGER.warning(
+            "list_many: %d worker(s) still running after the stream closed: their awaits "
+            "swallowed %d cancellations (a transport or rate limiter that catches "
+            "asyncio.CancelledError?); contacts %s. They send no more requests, and their "
+            "results are dropped.",
+            len(workers),
+            STOP_ROUNDS,
+            ", ".join(contacts),
+        )
 
     async def next_identifier(self) -> object:
         assert self.source_lock is not None
@@ -284,20 +335,21 @@ class BulkEngine:
         try:
             while (raw := await self.next_identifier()) is not _EXHAUSTED:
                 failure = await self.run_contact(queue, raw)
+                self.listing.pop(asyncio.current_task(), None)
                 if failure is not None:
                     dead = self.count_unreachable(failure.error)
                     if dead is not None:
-                        await queue.put(_Raise(dead))
+                        await self.put(queue, _Raise(dead))
                         return
-                    await queue.put(_Raise(failure.error) if self.fail_fast else failure)
+                    await self.put(queue, _Raise(failure.error) if self.fail_fast else failure)
         except Exception as error:  # a bug, or the caller's iterable failing: surface it
-            await queue.put(_Raise(error))
+            await self.put(queue, _Raise(error))
             return
         self.running -= 1
         if self.running == 0:
             for failure in self.unused_cursors():
-                await queue.put(_Raise(failure.error) if self.fail_fast else failure)
-            await queue.put(_DONE)
+                await self.put(queue, _Raise(failure.error) if self.fail_fast else failure)
+            await self.put(queue, _DONE)
 
     def count_unreachable(self, error: AelystError) -> APIConnectionError | None:
         """
@@ -361,27 +413,32 @@ class BulkEngine:
         except InvalidArgumentError as error:
             return FailureResult(identifier=str(raw), error=error, resume_cursor=None, item=checked)
         key = str(identifier)
+        self.listing[asyncio.current_task()] = identifier  # named if it will not stop (rule 8)
         if cursor is None:
             cursor = self.cursors.pop(key, None)  # a repeated identifier starts afresh (rule 3)
         pager = MessagePager(
             self.fetch, identifier, limit=self.limit, cursor_id=cursor, max_items=None
         )
         try:
-            async for page, stop in pager.steps():
-                if stop is not None:
-                    return FailureResult(
-                        identifier=key,
-                        error=stop,
-                        resume_cursor=stop.resume_cursor,
-                        page=page,
-                        item=checked,
+            # Closed here, not by the garbage collector in a task of its own: a cancelled
+            # worker leaves nothing behind (rule 5).
+            async with contextlib.aclosing(pager.steps()) as steps:
+                async for page, stop in steps:
+                    if stop is not None:
+                        return FailureResult(
+                            identifier=key,
+                            error=stop,
+                            resume_cursor=stop.resume_cursor,
+                            page=page,
+                            item=checked,
+                        )
+                    self.unreachable_run = 0  # the server answered
+                    await self.put(
+                        queue,
+                        PageResult(
+                            identifier=key, page=page, resume_cursor=page.next_cursor, item=checked
+                        ),
                     )
-                self.unreachable_run = 0  # the server answered
-                await queue.put(
-                    PageResult(
-                        identifier=key, page=page, resume_cursor=page.next_cursor, item=checked
-                    )
-                )
         except AelystError as error:
             return FailureResult(
                 identifier=key, error=error, resume_cursor=error.resume_cursor, item=checked
@@ -433,6 +490,8 @@ class MessageStream:
             raise StopAsyncIteration
         queue = self._engine.queue or self._engine.start()
         item = await queue.get()
+        if self._closed:  # closed by another task meanwhile: the item is dropped (rule 5)
+            raise StopAsyncIteration
         if isinstance(item, (PageResult, FailureResult)):
             return item
         await self.aclose()
@@ -442,16 +501,21 @@ class MessageStream:
 
     async def aclose(self) -> None:
         """
-        Stop: cancel every worker and wait until they are gone.
+        Stop: cancel every worker and wait until they are gone (module rules 5 and 8).
+
+        Results not yet taken are dropped. A worker that swallows its cancellation is
+        cancelled again; one that still runs after `STOP_ROUNDS` cancellations is left behind
+        with a WARNING, and sends no request after this returns.
         """
         self._closed = True
-        workers = self._engine.cancel()
-        if workers:
-            await asyncio.gather(*workers, return_exceptions=True)
+        running = await stop_tasks(self._engine.close())
+        if running:
+            self._engine.report_running(running)
 
     def __del__(self) -> None:
         # Dropped after `break` without `aclose()`: cancelling needs no await. (No engine:
         # the constructor raised.)
         engine: BulkEngine | None = getattr(self, "_engine", None)
         if engine is not None:
-            engine.cancel()
+            for task in engine.close():
+                task.cancel()

@@ -29,7 +29,7 @@ import hashlib
 import os
 import ssl as _ssl
 import warnings
-from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Hashable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -151,17 +151,38 @@ class ClientStats:
 @attrs.frozen
 class _PageFetcher:
     """
-    Fetches the pages of one `list` or `list_many` call, with that call's options.
+    Fetches the pages of one `list` or `list_many` call, with that call's options; once
+    `closing` is set (the `list_many` stream closed), it sends nothing more.
     """
 
     client: AelystClient
     retry: RetryPolicy | None
     timeout: Timeout | None
+    closing: asyncio.Event | None = None
 
     async def __call__(self, contact: Identifier, limit: int | None, cursor: str | None) -> Page:
         return await self.client._fetch_page(
-            contact, limit=limit, cursor=cursor, retry=self.retry, timeout=self.timeout
+            contact,
+            limit=limit,
+            cursor=cursor,
+            retry=self.retry,
+            timeout=self.timeout,
+            closing=self.closing,
         )
+
+
+async def _unless_closed(
+    closing: asyncio.Event,
+    send: Callable[[float | None], Awaitable[Response]],
+    remaining: float | None,
+) -> Response:
+    """
+    One attempt, unless its `list_many` stream has closed meanwhile: a worker that swallowed
+    its cancellation then stops here, before sending (`_bulk` rule 8).
+    """
+    if closing.is_set():
+        raise asyncio.CancelledError("the list_many stream is closed")
+    return await send(remaining)
 
 
 def _check_rate_limiter(limiter: object) -> RateLimiter | _Default | None:
@@ -213,12 +234,17 @@ class Messages:
     def __init__(self, client: AelystClient) -> None:
         self._client = client
 
-    def _fetcher(self, retry: RetryPolicy | None, timeout: Timeout | float | None) -> FetchPage:
+    def _fetcher(
+        self,
+        retry: RetryPolicy | None,
+        timeout: Timeout | float | None,
+        closing: asyncio.Event | None = None,
+    ) -> FetchPage:
         """
         The page fetcher of one call, its options validated now.
         """
         call_timeout = None if timeout is None else Timeout.coerce(timeout)
-        return _PageFetcher(self._client, _check_retry(retry), call_timeout)
+        return _PageFetcher(self._client, _check_retry(retry), call_timeout, closing)
 
     def list(
         self,
@@ -312,13 +338,15 @@ class Messages:
         workers = check_concurrency(concurrency)
         from ._bulk import BulkEngine, MessageStream  # most programs list one contact at a time
 
+        closing = asyncio.Event()
         engine = BulkEngine(
-            self._fetcher(retry, timeout),
+            self._fetcher(retry, timeout, closing),
             identifiers,
             concurrency=workers,
             limit=checked_limit,
             cursors=cursors,
             fail_fast=check_bool("fail_fast", fail_fast),
+            closing=closing,
         )
         return MessageStream(engine)
 
@@ -532,6 +560,7 @@ class AelystClient:
         cursor: str | None,
         retry: RetryPolicy | None = None,
         timeout: Timeout | None = None,
+        closing: asyncio.Event | None = None,
     ) -> Page:
         if self._closed:
             raise AelystError("the client is closed")
@@ -551,7 +580,7 @@ class AelystClient:
             url=url,
         )
         fetch = call_with_retries(
-            call.send,
+            call.send if closing is None else functools.partial(_unless_closed, closing, call.send),
             decode_page,
             policy=retry or self._retry,
             limiter=None if (limiter := self.rate_limiter) is None else call.timed(limiter),

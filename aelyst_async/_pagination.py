@@ -27,7 +27,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -136,7 +136,7 @@ class MessagePager:
             if stop is not None:
                 raise stop
 
-    async def steps(self) -> AsyncIterator[tuple[Page, PaginationError | None]]:
+    async def steps(self) -> AsyncGenerator[tuple[Page, PaginationError | None], None]:
         """
         Each page with the `PaginationError` that ends the iteration right after it, if any
         (module rules 4 and 5): what `pages()` yields and raises, for a caller that delivers

@@ -8,10 +8,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from aelyst_async import AelystClient, FailureResult, Message, MessageStream, PageResult, to_wire
+import httpx
+
+from aelyst_async import (
+    AelystClient,
+    APIConnectionError,
+    APITimeoutError,
+    FailureResult,
+    Message,
+    MessageStream,
+    PageResult,
+    Response,
+    Timeout,
+    to_wire,
+)
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, ServerOptions
 
 T = TypeVar("T")
@@ -119,3 +133,45 @@ class ServerThread:
         assert self._stop is not None
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=10)
+
+
+class HttpxTransport:
+    """
+    A transport of a user's own, on httpx: the model of `AelystClient(transport=...)`.
+    """
+
+    def __init__(self) -> None:
+        self.client = httpx.AsyncClient(follow_redirects=False)
+        self.sent: list[tuple[str, str]] = []
+
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, timeout: Timeout, remaining: float | None
+    ) -> Response:
+        self.sent.append((url, headers["Authorization"]))
+        limits = httpx.Timeout(remaining, connect=timeout.connect, read=timeout.read)
+        try:
+            answer = await self.client.get(url, headers=dict(headers), timeout=limits)
+        except httpx.TimeoutException:
+            raise APITimeoutError(f"timed out: GET {url}", url=url) from None
+        except httpx.TransportError as error:
+            raise APIConnectionError(f"{error}: GET {url}", url=url) from None
+        return Response(
+            status=answer.status_code, headers=answer.headers, body=answer.content, url=url
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def sdk_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
+    """
+    Tasks started since `before` that run SDK code and are not done (the test tools, such as
+    the fake server's keep-alive handlers and the fake clock, are not the SDK).
+    """
+    running = (t for t in asyncio.all_tasks() - before if not t.done())
+    return [t for t in running if _is_sdk_code(t.get_coro().cr_code.co_filename)]  # type: ignore[union-attr]
+
+
+def _is_sdk_code(filename: str) -> bool:
+    parts = Path(filename).parts
+    return "aelyst_async" in parts and "testing" not in parts

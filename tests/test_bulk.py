@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -24,23 +23,9 @@ from aelyst_async import (
 )
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, RateLimitConfig
 
-from .helpers import drain, ground_truth
+from .helpers import drain, ground_truth, sdk_tasks
 
 TOKEN = "bulk-token-93be"
-
-
-def sdk_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
-    """
-    Tasks started since `before` that run SDK code and are not done (the test tools, such as
-    the fake server's keep-alive handlers and the fake clock, are not the SDK).
-    """
-    running = (t for t in asyncio.all_tasks() - before if not t.done())
-    return [t for t in running if _is_sdk_code(t.get_coro().cr_code.co_filename)]  # type: ignore[union-attr]
-
-
-def _is_sdk_code(filename: str) -> bool:
-    parts = Path(filename).parts
-    return "aelyst_async" in parts and "testing" not in parts
 
 
 pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=11, contacts=30))

@@ -9,13 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-import httpx
 import pytest
 
 from aelyst_async import (
     AelystClient,
     APIConnectionError,
-    APITimeoutError,
     InvalidArgumentError,
     Response,
     ResponseTooLargeError,
@@ -24,40 +22,12 @@ from aelyst_async import (
 )
 from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock
 
-from .helpers import list_all
+from .helpers import HttpxTransport, list_all
 
 TOKEN = "transport-token-5d1c"
 DATASET = Dataset(seed=5, contacts=6)
 
 pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)
-
-
-class HttpxTransport:
-    """
-    A transport of a user's own, on httpx: the model of `AelystClient(transport=...)`.
-    """
-
-    def __init__(self) -> None:
-        self.client = httpx.AsyncClient(follow_redirects=False)
-        self.sent: list[tuple[str, str]] = []
-
-    async def get(
-        self, url: str, headers: Mapping[str, str], *, timeout: Timeout, remaining: float | None
-    ) -> Response:
-        self.sent.append((url, headers["Authorization"]))
-        limits = httpx.Timeout(remaining, connect=timeout.connect, read=timeout.read)
-        try:
-            answer = await self.client.get(url, headers=dict(headers), timeout=limits)
-        except httpx.TimeoutException:
-            raise APITimeoutError(f"timed out: GET {url}", url=url) from None
-        except httpx.TransportError as error:
-            raise APIConnectionError(f"{error}: GET {url}", url=url) from None
-        return Response(
-            status=answer.status_code, headers=answer.headers, body=answer.content, url=url
-        )
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 class Flaky(HttpxTransport):

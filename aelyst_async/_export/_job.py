@@ -16,6 +16,7 @@ import attrs
 from .._bulk import FailureResult, ListRequest, PageResult
 from .._clock import Clock, SystemClock
 from .._exceptions import AelystError, AuthenticationError, ExportError
+from .._tasks import stop_tasks
 from ._checkpoint import Checkpoint, Entry
 from ._input import ContactsInput
 from ._options import ExportOptions
@@ -291,10 +292,10 @@ class ExportJob:
         ):
             self._checkpoint(output)
 
-    async def _tick(self) -> None:
+    async def _tick(self, ended: asyncio.Event) -> None:
         progress = self._options.progress
         assert progress is not None
-        while True:
+        while not ended.is_set():  # a clock that swallowed the cancellation updates no more
             progress.update(self.snapshot())
             await self._clock.sleep(PROGRESS_TICK)
 
@@ -318,6 +319,7 @@ class ExportJob:
         """
         progress = self._options.progress
         ticker: asyncio.Task[None] | None = None
+        ended = asyncio.Event()
         output: Output | None = None
         saved = False
         try:
@@ -327,16 +329,13 @@ class ExportJob:
             output = await self._open()
             self._checkpoint(output)
             if progress is not None:
-                ticker = asyncio.create_task(self._tick())
+                ticker = asyncio.create_task(self._tick(ended))
             await self._export(output)
             self._checkpoint(output, complete=True)
             saved = True
             return self._summary(self.snapshot())
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+            ended.set()  # the ticker updates no more, even if its clock's sleep returns
             if output is not None:
                 # Rule 4: stopped for any reason, once the export has started (its first
                 # checkpoint written) and unless the output is in doubt.
@@ -347,5 +346,11 @@ class ExportJob:
                         else:  # rule 9: nothing to resume
                             self._checkpoint_path.unlink()
                 output.close()
-                if progress is not None:
-                    progress.close(self.snapshot())
+            if ticker is not None:
+                # After the files, as it awaits; bounded even when the clock's sleep swallows
+                # the cancellation (`_tasks`).
+                await stop_tasks([ticker])
+                if ticker.done() and not ticker.cancelled():
+                    ticker.result()  # the progress display's own error
+            if output is not None and progress is not None:
+                progress.close(self.snapshot())
