@@ -177,14 +177,14 @@ def _messages_value(ctx: click.Context, param: click.Parameter, text: str) -> in
     Raises:
         click.BadParameter: When the text is neither (a usage error: exit status 2).
     """
-    from ..testing._data import MAX_MESSAGES  # only the commands of a fake server take it
+    # Only the commands of a fake server take it: the dataset's own check.
+    from ..testing._data import MAX_MESSAGES, message_range
 
     low, dash, high = text.partition("-")
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError):  # InvalidArgumentError included
         value = (int(low), int(high)) if dash else int(text)
-        first, last = value if isinstance(value, tuple) else (value, value)
-        if 0 <= first <= last <= MAX_MESSAGES:
-            return value
+        message_range(value)
+        return value
     raise click.BadParameter(
         f"{text!r} is not N or MIN-MAX with 0 <= MIN <= MAX <= {MAX_MESSAGES:,}, e.g. 40 or 0-100"
     )

@@ -45,6 +45,7 @@ __all__ = [
     "Quirk",
     "SpecialContacts",
     "is_valid_identifier",
+    "message_range",
 ]
 
 Quirk = Literal["empty_page", "cursor_loop"]
@@ -339,7 +340,16 @@ class PageWindow:
     previous_cursor: str | None
 
 
-def _count_range(value: int | tuple[int, int]) -> tuple[int, int]:
+def message_range(value: int | tuple[int, int]) -> tuple[int, int]:
+    """
+    Validate `Dataset(messages=...)`: a count, or a `(min, max)` pair, within `MAX_MESSAGES`.
+
+    Returns:
+        The `(min, max)` pair.
+
+    Raises:
+        InvalidArgumentError: Naming the value.
+    """
     given: object = value
     low, high = given if isinstance(given, tuple) and len(given) == 2 else (given, given)
     if not (is_int(low) and is_int(high)) or not (0 <= low <= high <= MAX_MESSAGES):
@@ -381,7 +391,7 @@ class Dataset:
     seed: int = attrs.field(default=0, validator=_check_seed)
     contacts: int = attrs.field(default=20, validator=_check_contacts)
     messages_per_contact: tuple[int, int] = attrs.field(
-        default=(0, 40), converter=_count_range, alias="messages"
+        default=(0, 40), converter=message_range, alias="messages"
     )
 
     @property
