@@ -146,6 +146,9 @@ WRONG: Any = "x"
         ),
         pytest.param(lambda: FakeClock(auto_advance=WRONG), "FakeClock.auto_advance", id="auto"),
         pytest.param(lambda: FakeClock(start=WRONG), "FakeClock.start must be", id="start"),
+        pytest.param(lambda: FakeAelystServer(port=-1), "port must be an integer", id="port"),
+        pytest.param(lambda: FakeAelystServer(host=""), "host must be a non-empty", id="host"),
+        pytest.param(lambda: Fault(kind=WRONG), "Fault.kind must be one of", id="kind"),
     ],
 )
 def test_a_bad_argument_of_a_test_tool_is_refused_at_once_by_name(

@@ -23,12 +23,12 @@ import hashlib
 import http
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 import orjson
 
-from .._checks import check_int, check_number, check_seconds
+from .._checks import check_choice, check_int, check_number, check_seconds
 from .._exceptions import InvalidArgumentError
 
 __all__ = [
@@ -70,6 +70,10 @@ _MAINTENANCE_PAGE = (
 _API_MESSAGES: Mapping[int, str] = {500: "Unexpected error occurred"}
 
 
+def _check_kind(kind: object) -> None:
+    check_choice("Fault.kind", kind, get_args(FaultKind))
+
+
 def _check_fault(name: str, value: object) -> Fault:
     if not isinstance(value, Fault):
         raise InvalidArgumentError(f"{name} must be a Fault (see its class methods), not {value!r}")
@@ -108,7 +112,7 @@ class Fault:
         keep_items: Whether a `bad_next` fault keeps the page's items (else it is empty).
     """
 
-    kind: FaultKind
+    kind: FaultKind = attrs.field(validator=lambda _, __, kind: _check_kind(kind))
     code: int = 200
     body: bytes = b""
     content_type: str = "application/json"

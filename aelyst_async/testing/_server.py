@@ -710,8 +710,8 @@ class FakeAelystServer:
     ) -> None:
         self.options = _options(options, overrides)
         self.app = create_app(self.options)
-        self.host = host
-        self.port = port
+        self.host = check_text("host", host)
+        self.port = check_int("port", port, low=0, high=65535)
         self._runner: web.AppRunner | None = None
 
     @property
