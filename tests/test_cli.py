@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import click
 import orjson
 import pytest
 from click.testing import CliRunner
 
-from aelyst_async import Identifier
+from aelyst_async import AelystError, APIConnectionError, APITimeoutError, Identifier
 from aelyst_async._cli import INSTALL_HINT
 from aelyst_async._cli._app import cli as aelyst_cli
 from aelyst_async._cli._demo import describe_rate
 from aelyst_async._cli._export import describe_summary, print_failures
+from aelyst_async._cli._shared import reports_errors
 from aelyst_async._converter import parse_json
 from aelyst_async._export import ExportSnapshot, ExportSummary, FailedContact
 from aelyst_async._instrument import contact_hash
@@ -295,7 +298,8 @@ def test_a_reader_that_goes_away_stops_messages_list_quietly() -> None:
         pytest.param(
             ["id:1", "--token", "wrong-secret-token"],
             {},
-            "error: HTTP 401: UN_AUTHORIZED",
+            "error: HTTP 401: UN_AUTHORIZED (the API refused the token: check --token or "
+            "$AELYST_TOKEN)",
             id="401",
         ),
     ],
@@ -306,6 +310,36 @@ def test_errors_are_one_line_on_stderr_and_a_non_zero_exit(
     """Bad input, no token and HTTP errors: one line on stderr, no traceback, exit status 1."""
     run = cli("messages", "list", *args, server=server, env=env)
     assert (1, "", [error]) == (run.returncode, run.stdout, run.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            APIConnectionError(
+                "cannot connect to 127.0.0.1:9: connection refused", unreachable=True
+            ),
+            "error: cannot connect to 127.0.0.1:9: connection refused "
+            "(is the server up? check --base-url or $AELYST_BASE_URL)",
+        ),
+        (
+            APITimeoutError("GET /v1/contact/{identifier}/message/list: read timeout"),
+            "error: GET /v1/contact/{identifier}/message/list: read timeout",
+        ),
+    ],
+    ids=["unreachable", "slow"],
+)
+def test_an_unreachable_server_error_says_which_options_to_check(
+    error: AelystError, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server that cannot be reached at all names --base-url; a slow one does not."""
+
+    def command() -> None:
+        raise error
+
+    with pytest.raises(click.exceptions.Exit):
+        reports_errors(command)()
+    assert [line] == capsys.readouterr().err.splitlines()
 
 
 def test_the_token_is_never_printed(server: FakeAelystServer) -> None:
@@ -679,6 +713,25 @@ def test_mock_server_says_where_it_cannot_listen() -> None:
     assert (1, True) == (
         run.returncode,
         run.stderr.startswith("error: cannot listen on 999.1.1.1:0: "),
+    )
+
+
+def test_mock_server_on_a_port_in_use_says_what_to_do() -> None:
+    """A taken port: the reason once, and the options that get around it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = aelyst("mock-server", "--port", str(port))
+    assert (
+        1,
+        [
+            f"error: cannot listen on 127.0.0.1:{port}: address already in use (another "
+            "server?): choose another --port, or --port 0"
+        ],
+    ) == (
+        run.returncode,
+        run.stderr.splitlines(),
     )
 
 

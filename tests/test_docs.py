@@ -8,7 +8,10 @@ What runs:
   page reads as one session), top-level `await` allowed, with `$AELYST_TOKEN` and
   `$AELYST_BASE_URL` pointing at a fake server with `aelyst mock-server`'s dataset, which
   holds the identifiers the examples use, as written (`id:123`, `email:abdc@gmail.com`, ...).
-  A fragment may also use `identifiers`, a list of three identifiers.
+  A fragment may also use `identifiers`, a list of three identifiers. A ```text block right
+  after it (nothing but blank lines between) is its output: the script must print exactly
+  that, where `...` stands for any text. Output shown after a sentence ("the first ones:")
+  is an excerpt, and is not compared.
 - The blocks of a page titled with a file name (```python title="conftest.py"```,
   `test_*.py`, `pyproject.toml`) are written to a fresh directory and run as one pytest
   session, which must pass.
@@ -33,6 +36,7 @@ import doctest
 import importlib
 import inspect
 import io
+import itertools
 import os
 import re
 import shutil
@@ -86,6 +90,8 @@ class Block:
     title: str | None
     code: str
     skipped: bool
+    follows_block: bool = False
+    """Whether nothing but blank lines separates it from the block before it."""
 
     @property
     def id(self) -> str:
@@ -139,6 +145,7 @@ def parse_blocks(path: Path, text: str) -> list[Block]:
                 title=title[1] if title else None,
                 code="\n".join(body) + "\n",
                 skipped=previous == SKIP,
+                follows_block=bool(blocks) and FENCE.match(previous) is not None,
             )
         )
     return blocks
@@ -208,13 +215,32 @@ def run_script(code: str, filename: str, namespace: dict[str, Any]) -> str:
 SCRIPT_PAGES = sorted({b.path for b in SCRIPTS})
 
 
+def shown_outputs(blocks: list[Block]) -> dict[int, str]:
+    """
+    The output the docs show for their blocks, by line: an untitled ```text block right after
+    a block (nothing but blank lines between).
+    """
+    return {
+        block.line: after.code
+        for block, after in itertools.pairwise(blocks)
+        if after.language == "text" and after.title is None and after.follows_block
+    }
+
+
 @pytest.mark.parametrize("page", SCRIPT_PAGES, ids=[str(p.relative_to(ROOT)) for p in SCRIPT_PAGES])
 def test_python_examples_run(page: Path, docs_env: FakeAelystServer) -> None:
-    """The Python examples of a page run to the end, in order, against the fake server."""
+    """
+    The Python examples of a page run to the end, in order, against the fake server, and
+    print the output shown right after them.
+    """
     write_page_files(page, Path.cwd())
     namespace: dict[str, Any] = {"__name__": "__main__", "identifiers": ["id:1", "id:2", "id:3"]}
+    outputs = shown_outputs([b for b in ALL_BLOCKS if b.path == page])
     for block in (b for b in SCRIPTS if b.path == page):
-        run_script(block.code, block.id, namespace)
+        printed = run_script(block.code, block.id, namespace)
+        shown = outputs.get(block.line)
+        if shown is not None:
+            assert same_output(shown, printed), f"{block.id}\nshown:\n{shown}printed:\n{printed}"
 
 
 @attrs.frozen
@@ -328,6 +354,16 @@ def test_command_line_example_runs_as_shown(
             )
         ran += 1
     assert ran, "a console block without a `$ aelyst` command"
+
+
+def test_a_text_block_right_after_an_example_is_its_output() -> None:
+    """Only a text block with nothing but blank lines before it is an example's output."""
+    page = (
+        "```python\nprint(1)\n```\n\n```text\n1\n```\n"
+        "```python\nprint(2)\n```\nIt prints:\n```text\n2\n```\n"
+        '```python\nprint(3)\n```\n```text title="data.txt"\n3\n```\n'
+    )
+    assert {1: "1\n"} == shown_outputs(parse_blocks(Path("x.md"), page))
 
 
 def test_console_blocks_split_into_commands_and_their_output() -> None:

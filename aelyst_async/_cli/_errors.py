@@ -11,7 +11,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from .._exceptions import AelystError
+from .._client import BASE_URL_ENV, TOKEN_ENV
+from .._exceptions import AelystError, APIConnectionError, AuthenticationError
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -21,6 +22,7 @@ __all__ = [
     "Failure",
     "one_line",
     "run",
+    "what_to_check",
 ]
 
 T = TypeVar("T")
@@ -52,6 +54,18 @@ def one_line(error: BaseException) -> str:
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
+
+
+def what_to_check(error: BaseException) -> str:
+    """
+    What a user can check, for the errors that come from the command's options: a refused
+    token, or a server that cannot be reached at all (a slow one can).
+    """
+    if isinstance(error, AuthenticationError):
+        return f" (the API refused the token: check --token or ${TOKEN_ENV})"
+    if isinstance(error, APIConnectionError) and error.unreachable:
+        return f" (is the server up? check --base-url or ${BASE_URL_ENV})"
+    return ""
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:
@@ -94,6 +108,6 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except BrokenPipeError:
         raise  # not an error to print: the reader has all it wanted (`_shared.reports_errors`)
     except (AelystError, OSError) as error:
-        raise Failure(one_line(error)) from None
+        raise Failure(f"{one_line(error)}{what_to_check(error)}") from None
     except UnicodeDecodeError as error:
         raise Failure(f"the contacts input is not UTF-8 text ({error.reason})") from None

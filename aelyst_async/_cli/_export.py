@@ -144,7 +144,11 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option(
     "--resume",
     is_flag=True,
-    help="Finish an interrupted export from its checkpoint (failed contacts are retried).",
+    help=(
+        "Finish an interrupted export from its checkpoint; contacts that failed on an "
+        "error that may pass (a timeout, a 5xx, a 429) are retried, not those refused "
+        "for good (a 404, an invalid identifier)."
+    ),
 )
 @click.option("--force", is_flag=True, help="Start over, overwriting the output and checkpoint.")
 @file_option(

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import click
@@ -119,4 +121,8 @@ def mock_server(
             on_ready=ready,
         )
     except OSError as error:  # the address is taken, or is not one of this machine's
-        raise Failure(f"cannot listen on {host}:{port}: {one_line(error)}") from None
+        known = error.errno is not None and error.errno > 0  # getaddrinfo's are negative
+        reason = os.strerror(error.errno).lower() if known else one_line(error)
+        taken = error.errno == errno.EADDRINUSE
+        hint = " (another server?): choose another --port, or --port 0" if taken else ""
+        raise Failure(f"cannot listen on {host}:{port}: {reason}{hint}") from None

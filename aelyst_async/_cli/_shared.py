@@ -31,7 +31,7 @@ from .._export._progress import PLAIN_PROGRESS_EVERY
 from .._limiter import RateLimiter
 from .._network import proxy_for
 from .._routes import check_base_url
-from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line
+from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, Failure, one_line, what_to_check
 
 __all__ = [
     "ProgressMode",
@@ -72,7 +72,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except (Failure, AelystError, OSError) as error:
             status = error.status if isinstance(error, Failure) else EXIT_ERROR
-            click.echo(f"error: {one_line(error)}", err=True)
+            click.echo(f"error: {one_line(error)}{what_to_check(error)}", err=True)
             raise click.exceptions.Exit(status) from None
 
     return wrapper

@@ -23,6 +23,9 @@ from .._sharding import Shard
 
 __all__ = ["ContactsInput", "count_contacts", "iter_contacts", "read_lines_in_thread"]
 
+_START_OVER = "aelyst export --force, or overwrite=True"
+"""How a checkpoint of another input is set aside, on the command line and in code."""
+
 
 def _contact_of(line: str) -> str | None:
     text = line.strip()
@@ -252,10 +255,11 @@ class ContactsInput:
         if self._consumed < count:
             raise ExportError(
                 f"the contacts input has {self._consumed} contacts, but the checkpoint had "
-                f"already read {count}: it is not the input of the interrupted export"
+                f"already read {count}: it is not the input of the interrupted export; "
+                f"resume with that input, or start over ({_START_OVER})"
             )
         if self.digest() != digest:
             raise ExportError(
                 f"the first {count} contacts of the input are not those of the interrupted export; "
-                "resume with the same contacts input"
+                f"resume with the same contacts input, or start over ({_START_OVER})"
             )

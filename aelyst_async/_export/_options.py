@@ -99,8 +99,9 @@ class ExportOptions:
     Args:
         concurrency: Contacts listed at once.
         limit: Page size, 1 to 50 (`None`: the server's default).
-        resume: Finish the export a checkpoint describes (retrying its failed contacts), or
-            start one when there is neither checkpoint nor output.
+        resume: Finish the export a checkpoint describes (retrying the contacts that failed
+            on an error that may pass, not those refused for good: `is_permanent`), or start
+            one when there is neither checkpoint nor output.
         overwrite: Start over even if a checkpoint or an output exists.
         checkpoint: The checkpoint file; `<out>.checkpoint.json` by default (see `shard`).
         progress: Told where the export stands, every fraction of a second.
