@@ -121,8 +121,8 @@ def mock_server(
             on_ready=ready,
         )
     except OSError as error:  # the address is taken, or is not one of this machine's
-        known = error.errno is not None and error.errno > 0  # getaddrinfo's are negative
-        reason = os.strerror(error.errno).lower() if known else one_line(error)
+        number = error.errno or 0  # getaddrinfo's are negative
+        reason = os.strerror(number).lower() if number > 0 else one_line(error)
         taken = error.errno == errno.EADDRINUSE
         hint = " (another server?): choose another --port, or --port 0" if taken else ""
         raise Failure(f"cannot listen on {host}:{port}: {reason}{hint}") from None
