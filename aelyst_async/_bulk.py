@@ -6,7 +6,7 @@ Rules:
 1. Lazy input: identifiers are pulled from the (async) iterable one at a time, only when a
    worker is free; a million-line input is never materialised.
 2. Bounded: `concurrency` workers, each with at most one request in flight, and a queue of
-   at most `buffer` finished results. A slow consumer blocks the workers, which then send
+   at most `concurrency` finished results. A slow consumer blocks the workers, which then send
    nothing: memory stays flat whatever the number of contacts and messages.
 3. An input item is an identifier (a string or an `Identifier`) or a `ListRequest`, which
    may carry its own starting cursor; every result carries back the item it belongs to
@@ -239,7 +239,6 @@ class BulkEngine:
         limit: int | None,
         cursors: Mapping[str, str] | Mapping[Identifier, str] | None,
         fail_fast: bool,
-        buffer: int | None = None,
         closing: asyncio.Event | None = None,
     ) -> None:
         self.fetch = fetch
@@ -261,7 +260,6 @@ class BulkEngine:
         self.limit = limit
         self.cursors = check_cursors(cursors)
         self.fail_fast = fail_fast
-        self.buffer = buffer or concurrency
         self.queue: asyncio.Queue[object] | None = None
         self.source_lock: asyncio.Lock | None = None
         self.exhausted = False
@@ -271,7 +269,7 @@ class BulkEngine:
         self.unreachable_run = 0
 
     def start(self) -> asyncio.Queue[object]:
-        self.queue = asyncio.Queue(maxsize=self.buffer)
+        self.queue = asyncio.Queue(maxsize=self.concurrency)
         self.source_lock = asyncio.Lock()
         self.running = self.concurrency
         self.workers = [asyncio.create_task(self.work(self.queue)) for _ in range(self.concurrency)]

@@ -1,7 +1,7 @@
 """
 Fixtures shared by the test modules: the shipped pytest plugin's fake server and client, under
-the names the tests use; tasks on a manual fake clock; a real redis-server; and a run that does
-not depend on the machine's proxy settings.
+the names the tests use, and the same server in a thread; tasks on a manual fake clock; a real
+redis-server; and a run that does not depend on the machine's proxy settings.
 
 A module chooses its server's token and data with the plugin's marker, e.g.
 `pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)`; the client sends that
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import attrs
 import pytest
 
-from aelyst_async import AelystClient
-from aelyst_async.testing import FakeAelystServer, FakeClock
+from aelyst_async import AelystClient, SystemClock
+from aelyst_async.testing import FakeAelystServer, FakeClock, ServerOptions
 
-from .helpers import Tasks
+from .helpers import ServerThread, Tasks
 from .redis_server import RedisServer
 
 pytest_plugins = ["aelyst_async.testing.pytest_plugin"]
@@ -37,6 +38,16 @@ def client(aelyst_client: AelystClient) -> AelystClient:
     A client bound to `server`, configured as in production but for its clock (`aelyst_client`).
     """
     return aelyst_client
+
+
+@pytest.fixture
+def threaded_server(aelyst_server_options: ServerOptions) -> Iterator[FakeAelystServer]:
+    """
+    The test's fake server (the options of the module's marker) in a thread of its own, on
+    the real clock: for code that runs an event loop of its own (a command, `asyncio.run`).
+    """
+    with ServerThread(attrs.evolve(aelyst_server_options, clock=SystemClock())) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -54,10 +54,15 @@ IDENTIFIER = "email:abdc@gmail.com"
 """An identifier of the API's reference page, which every dataset serves."""
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAelystServer]:
-    with ServerThread(ServerOptions(token=TOKEN, dataset=DATASET)) as fake:
-        yield fake
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)
+
+
+@pytest.fixture
+def server(threaded_server: FakeAelystServer) -> FakeAelystServer:
+    """
+    The module's server, in a thread: the commands run event loops of their own.
+    """
+    return threaded_server
 
 
 @pytest.fixture

@@ -8,30 +8,25 @@ from __future__ import annotations
 import collections
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
 from aelyst_async import Shard
-from aelyst_async.testing import FakeAelystServer, ServerOptions
+from aelyst_async.testing import FakeAelystServer
 
-from .helpers import ServerThread
 from .redis_server import RedisServer
 from .test_cli import DATASET, TOKEN, cli, contacts_file, truth, written
 
 CONTACTS = list(DATASET.identifiers())
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAelystServer]:
-    with ServerThread(ServerOptions(token=TOKEN, dataset=DATASET)) as fake:
-        yield fake
+pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=DATASET)
 
 
 def test_the_shards_of_an_export_share_a_quota_and_hold_each_message_once(
-    server: FakeAelystServer, redis_server: RedisServer, tmp_path: Path
+    threaded_server: FakeAelystServer, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """3 shards on one Redis, each with its own output and checkpoint: their union is exact."""
     source = contacts_file(tmp_path, CONTACTS)
@@ -40,19 +35,21 @@ def test_the_shards_of_an_export_share_a_quota_and_hold_each_message_once(
         out = tmp_path / f"messages-{index}.jsonl"
         args = ["--contacts", str(source), "--out", str(out), "--shard", f"{index}/3"]
         limiter: dict[str, str | None] = {"AELYST_LIMITER": redis_server.url}
-        runs.append(cli("export", *args, "--progress", "none", server=server, env=limiter))
+        runs.append(cli("export", *args, "--progress", "none", server=threaded_server, env=limiter))
         union += written(out)
         checkpoint = tmp_path / f"messages-{index}.jsonl.shard-{index}-of-3.checkpoint.json"
         assert f"{index}/3" == orjson.loads(checkpoint.read_bytes())["shard"]
     assert ([0, 0, 0], truth(CONTACTS)) == ([run.returncode for run in runs], union)
 
 
-def test_a_shard_exports_only_its_contacts(server: FakeAelystServer, tmp_path: Path) -> None:
+def test_a_shard_exports_only_its_contacts(
+    threaded_server: FakeAelystServer, tmp_path: Path
+) -> None:
     """`--shard 1/4` exports the contacts `Shard(1, 4)` holds and says how many it exported."""
     source, out = contacts_file(tmp_path, CONTACTS), tmp_path / "messages.jsonl"
     run = cli(
         "export", "--contacts", str(source), "--out", str(out), "--shard", "1/4",
-        "--progress", "none", server=server,
+        "--progress", "none", server=threaded_server,
     )  # fmt: skip
     mine = list(Shard(1, 4).select(CONTACTS))
     assert (0, truth(mine), f"exported {len(mine)} contacts") == (
@@ -63,10 +60,10 @@ def test_a_shard_exports_only_its_contacts(server: FakeAelystServer, tmp_path: P
 
 
 def test_messages_list_paces_on_a_shared_limiter(
-    server: FakeAelystServer, redis_server: RedisServer
+    threaded_server: FakeAelystServer, redis_server: RedisServer
 ) -> None:
     """`messages list --limiter redis://...` lists the same messages, paced through Redis."""
-    run = cli("messages", "list", "id:3", "--limiter", redis_server.url, server=server)
+    run = cli("messages", "list", "id:3", "--limiter", redis_server.url, server=threaded_server)
     assert (0, DATASET.messages("id:3")) == (
         run.returncode,
         [orjson.loads(line) for line in run.stdout.splitlines()],
@@ -90,7 +87,7 @@ def test_messages_list_paces_on_a_shared_limiter(
 )
 @pytest.mark.parametrize("command", ["export", "messages"])
 def test_a_bad_limiter_url_is_a_usage_error_naming_the_option(
-    server: FakeAelystServer, tmp_path: Path, command: str, value: str, named: str
+    threaded_server: FakeAelystServer, tmp_path: Path, command: str, value: str, named: str
 ) -> None:
     """A --limiter that is not a Redis URL exits 2 before any request, naming it and the value."""
     args = (
@@ -104,19 +101,25 @@ def test_a_bad_limiter_url_is_a_usage_error_naming_the_option(
         if command == "export"
         else ["messages", "list", "id:3"]
     )
-    before = server.stats.requests
-    run = cli(*args, "--limiter", value, server=server)
-    assert (2, True, before) == (run.returncode, "--limiter" in run.stderr, server.stats.requests)
+    before = threaded_server.stats.requests
+    run = cli(*args, "--limiter", value, server=threaded_server)
+    assert (2, True, before) == (
+        run.returncode,
+        "--limiter" in run.stderr,
+        threaded_server.stats.requests,
+    )
     assert "hunter2" not in run.stderr
     assert re.search(named, run.stderr), run.stderr
 
 
 def test_the_limiter_without_the_redis_extra_is_a_usage_error_saying_what_to_install(
-    server: FakeAelystServer, monkeypatch: pytest.MonkeyPatch
+    threaded_server: FakeAelystServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without redis-py, --limiter exits 2 naming the option and the extra to install."""
     monkeypatch.setitem(sys.modules, "redis", None)
-    run = cli("messages", "list", "id:3", "--limiter", "redis://localhost:6379/0", server=server)
+    run = cli(
+        "messages", "list", "id:3", "--limiter", "redis://localhost:6379/0", server=threaded_server
+    )
     assert (2, True, True) == (
         run.returncode,
         "--limiter" in run.stderr,
@@ -126,11 +129,11 @@ def test_the_limiter_without_the_redis_extra_is_a_usage_error_saying_what_to_ins
 
 @pytest.mark.parametrize("value", ["4/4", "-1/4", "1/0", "one"])
 def test_a_bad_shard_is_a_usage_error_naming_the_option(
-    server: FakeAelystServer, tmp_path: Path, value: str
+    threaded_server: FakeAelystServer, tmp_path: Path, value: str
 ) -> None:
     """--shard outside 0..N-1, or not K/N, exits 2 naming the option and the value."""
     run = cli(
         "export", "--contacts", str(contacts_file(tmp_path, CONTACTS)), "--out",
-        str(tmp_path / "o"), "--shard", value, server=server,
+        str(tmp_path / "o"), "--shard", value, server=threaded_server,
     )  # fmt: skip
     assert (2, True, True) == (run.returncode, "--shard" in run.stderr, repr(value) in run.stderr)

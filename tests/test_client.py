@@ -8,7 +8,6 @@ import asyncio
 import gc
 import logging
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -33,9 +32,9 @@ from aelyst_async import (
     TokenBucketLimiter,
     UnknownMessage,
 )
-from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault, ServerOptions
+from aelyst_async.testing import Dataset, FakeAelystServer, FakeClock, Fault
 
-from .helpers import ServerThread, wire
+from .helpers import wire
 
 TOKEN = "test-token-5f0c1a"
 NO_RETRY = RetryPolicy.disabled()
@@ -342,13 +341,6 @@ async def test_the_token_is_never_shown(
 
 
 # -- forgiving: event loops and unclosed clients -----------------------------------------------
-
-
-@pytest.fixture
-def threaded_server() -> Iterator[FakeAelystServer]:
-    """A fake server in a thread, so that a test can call `asyncio.run` more than once."""
-    with ServerThread(ServerOptions(token=TOKEN, dataset=Dataset(seed=7, contacts=12))) as fake:
-        yield fake
 
 
 def test_a_client_used_from_a_second_asyncio_run_says_what_to_do(
