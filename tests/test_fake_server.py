@@ -25,14 +25,8 @@ from aiohttp.test_utils import TestServer
 from aelyst_async import InvalidArgumentError
 from aelyst_async.testing._data import Dataset
 from aelyst_async.testing._faults import Fault, FaultPlan, parse_faults
-from aelyst_async.testing._server import (
-    STATS_KEY,
-    FakeAelystServer,
-    RateLimitConfig,
-    ServerOptions,
-    create_app,
-    serve,
-)
+from aelyst_async.testing._options import RateLimitConfig, ServerOptions
+from aelyst_async.testing._server import STATS_KEY, FakeAelystServer, create_app, serve
 
 TOKEN = "test-token"
 SPECIAL = Dataset().special

@@ -15,7 +15,7 @@ from .._exceptions import AelystError
 from ..testing import Dataset, FakeAelystServer, RateLimitConfig, run_server
 from ..testing._data import MAX_CONTACTS
 from ..testing._faults import describe_faults, parse_faults
-from ..testing._server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TOKEN
+from ..testing._options import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TOKEN
 from ._errors import Failure, one_line
 from ._shared import count_option, messages_option, reports_errors
 from ._verbose import verbose_option, verbosity

@@ -18,17 +18,8 @@ Example:
 from ._clock import FakeClock
 from ._data import Contact, Dataset, SpecialContacts
 from ._faults import Fault, FaultPlan, InjectedFault
-from ._server import (
-    OPTIONS_KEY,
-    STATS_KEY,
-    FakeAelystServer,
-    RateLimitConfig,
-    ServerOptions,
-    ServerStats,
-    create_app,
-    run_server,
-    serve,
-)
+from ._options import RateLimitConfig, ServerOptions, ServerStats
+from ._server import OPTIONS_KEY, STATS_KEY, FakeAelystServer, create_app, run_server, serve
 
 __all__ = [
     "OPTIONS_KEY",

@@ -46,7 +46,7 @@ import pytest
 from .. import AelystClient
 from .._client import BASE_URL_ENV, TOKEN_ENV
 from . import Dataset, FakeAelystServer, FakeClock, ServerOptions
-from ._server import DEFAULT_TOKEN
+from ._options import DEFAULT_TOKEN
 
 try:
     import pytest_asyncio
