@@ -14,7 +14,7 @@ Example:
 import importlib
 import typing
 
-from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats, Messages
+from ._client import DEFAULT_BASE_URL, AelystClient, ClientStats
 from ._clock import Clock, SystemClock
 from ._config import RetryPolicy, Timeout
 from ._exceptions import (
@@ -40,6 +40,7 @@ from ._exceptions import (
 from ._http import Response, Transport
 from ._identifiers import Identifier
 from ._logs import configure_from_env as _configure_logging
+from ._messages import Messages
 from ._pagination import MessagePager
 
 if typing.TYPE_CHECKING:

@@ -1,5 +1,6 @@
 """
-`AelystClient`: configuration, the session it owns, and the `messages` resource.
+`AelystClient`: configuration, the session it owns, and the request path of each page
+(`client.messages`, the resource, is `_messages.py`).
 
 Rules:
 
@@ -29,7 +30,7 @@ import hashlib
 import os
 import ssl as _ssl
 import warnings
-from collections.abc import AsyncIterable, Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,29 +38,24 @@ import attrs
 import yarl
 
 from ._checks import (
-    DEFAULT_CONCURRENCY,
     check_bool,
     check_clock,
-    check_concurrency,
-    check_cursor,
     check_int,
     check_methods,
 )
 from ._clock import Clock, SystemClock
-from ._config import RetryPolicy, Timeout
+from ._config import RetryPolicy, Timeout, check_retry
 from ._decoding import decode_page
 from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
 from ._http import Response, Transport
-from ._identifiers import Identifier, coerce_identifier
+from ._identifiers import Identifier
+from ._messages import Messages
 from ._network import check_ssl, proxy_for, request_headers
-from ._pagination import FetchPage, MessagePager
 from ._routes import (
     DEFAULT_BASE_URL,
     LIST_MESSAGES_PATH,
     LIST_MESSAGES_ROUTE,
-    MAX_LIMIT,
     check_base_url,
-    check_limit,
     list_messages_url,
 )
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
@@ -67,12 +63,11 @@ from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._bulk import ListItem, MessageStream
     from ._instrument import Telemetry
     from ._limiter import RateLimiter
     from ._models import Page
 
-__all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats", "Messages"]
+__all__ = ["DEFAULT_BASE_URL", "AelystClient", "ClientStats"]
 
 _OTHER_LOOP = (
     "this AelystClient was first used in another event loop (a second asyncio.run()?), and a"
@@ -126,12 +121,6 @@ class _Secret:
     __str__ = __repr__
 
 
-def _check_retry(retry: object) -> RetryPolicy | None:
-    if retry is None or isinstance(retry, RetryPolicy):
-        return retry
-    raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
-
-
 @attrs.define(kw_only=True)
 class ClientStats:
     """
@@ -146,29 +135,6 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
-
-
-@attrs.frozen
-class _PageFetcher:
-    """
-    Fetches the pages of one `list` or `list_many` call, with that call's options; once
-    `closing` is set (the `list_many` stream closed), it sends nothing more.
-    """
-
-    client: AelystClient
-    retry: RetryPolicy | None
-    timeout: Timeout | None
-    closing: asyncio.Event | None = None
-
-    async def __call__(self, contact: Identifier, limit: int | None, cursor: str | None) -> Page:
-        return await self.client._fetch_page(
-            contact,
-            limit=limit,
-            cursor=cursor,
-            retry=self.retry,
-            timeout=self.timeout,
-            closing=self.closing,
-        )
 
 
 async def _unless_closed(
@@ -224,131 +190,6 @@ def _check_transport(
             f"own transport: pass either that or transport=, not both (transport={transport!r})"
         )
     return checked
-
-
-class Messages:
-    """
-    The messages of contacts: `client.messages`.
-    """
-
-    def __init__(self, client: AelystClient) -> None:
-        self._client = client
-
-    def _fetcher(
-        self,
-        retry: RetryPolicy | None,
-        timeout: Timeout | float | None,
-        closing: asyncio.Event | None = None,
-    ) -> FetchPage:
-        """
-        The page fetcher of one call, its options validated now.
-        """
-        call_timeout = None if timeout is None else Timeout.coerce(timeout)
-        return _PageFetcher(self._client, _check_retry(retry), call_timeout, closing)
-
-    def list(
-        self,
-        identifier: Identifier | str,
-        *,
-        limit: int | None = None,
-        cursor_id: str | None = None,
-        max_items: int | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: Timeout | float | None = None,
-    ) -> MessagePager:
-        """
-        List a contact's messages, across all pages.
-
-        Returns at once; nothing is sent until the pager is iterated.
-
-        Args:
-            identifier: `id:123`, `email:x@y.z`, `phone:+60121233112`, or an `Identifier`.
-            limit: Page size, 1 to 50 (`None`: the server's default).
-            cursor_id: Resume from this cursor (a `next_cursor`, or an error's `resume_cursor`).
-            max_items: Stop after this many messages.
-            retry: The retry policy of this call (default: the client's).
-            timeout: The timeout of each page request (default: the client's).
-
-        Returns:
-            A `MessagePager`: `async for` yields `Message`s; `.pages()` yields `Page`s.
-
-        Raises:
-            InvalidArgumentError: At once, for an invalid identifier, limit, cursor or option.
-
-        Example:
-            ```python
-            async for message in client.messages.list("email:abdc@gmail.com", limit=50):
-                print(message.message_id, message.traffic)
-            ```
-        """
-        contact = coerce_identifier(identifier)
-        checked_limit = check_limit(limit)
-        cursor = check_cursor("cursor_id", cursor_id, numbers=True)
-        most = check_int("max_items", max_items, low=0, optional=True)
-        fetch = self._fetcher(retry, timeout)
-        return MessagePager(fetch, contact, limit=checked_limit, cursor_id=cursor, max_items=most)
-
-    def list_many(
-        self,
-        identifiers: Iterable[ListItem] | AsyncIterable[ListItem],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        limit: int | None = MAX_LIMIT,
-        cursors: Mapping[str, str] | Mapping[Identifier, str] | None = None,
-        fail_fast: bool = False,
-        retry: RetryPolicy | None = None,
-        timeout: Timeout | float | None = None,
-    ) -> MessageStream:
-        """
-        List the messages of many contacts at once, as fast as the rate limit allows.
-
-        Returns at once; the work starts when the stream is iterated.
-
-        Args:
-            identifiers: Any iterable or async iterable of identifiers, or of `ListRequest`s
-                (an identifier with a starting cursor of its own), read lazily.
-            concurrency: Contacts listed at once (requests in flight at most).
-            limit: Page size, 1 to 50.
-            cursors: `{identifier: cursor}` to resume contacts where an earlier run stopped;
-                keys as strings or `Identifier`s. A key that is not a valid identifier is
-                refused at once; a cursor whose contact never appears in `identifiers` ends
-                the stream as a `FailureResult` (`InvalidArgumentError`).
-            fail_fast: Raise the first failure out of the loop instead of yielding it.
-            retry: The retry policy of every request (default: the client's).
-            timeout: The timeout of every request (default: the client's).
-
-        Returns:
-            A `MessageStream` of `PageResult`s and `FailureResult`s, in completion order;
-            each carries back the input item it belongs to (`item`).
-
-        Raises:
-            InvalidArgumentError: At once, for an invalid option or `cursors` entry.
-            APIConnectionError: From the stream, when the host is taken for dead: several
-                contacts in a row could not connect at all and nothing answered.
-
-        Example:
-            ```python
-            async with client.messages.list_many(["id:1", "id:2"], concurrency=16) as stream:
-                async for result in stream:
-                    if isinstance(result, PageResult):
-                        print(result.identifier, len(result.page.items))
-            ```
-        """
-        checked_limit = check_limit(limit)
-        workers = check_concurrency(concurrency)
-        from ._bulk import BulkEngine, MessageStream  # most programs list one contact at a time
-
-        closing = asyncio.Event()
-        engine = BulkEngine(
-            self._fetcher(retry, timeout, closing),
-            identifiers,
-            concurrency=workers,
-            limit=checked_limit,
-            cursors=cursors,
-            fail_fast=check_bool("fail_fast", fail_fast),
-            closing=closing,
-        )
-        return MessageStream(engine)
 
 
 class AelystClient:
@@ -442,7 +283,7 @@ class AelystClient:
             self._base_url, proxy=proxy, trust_env=session is None and trust_env is not False
         )
         self._timeout = Timeout.coerce(timeout)
-        self._retry = _check_retry(retry) or RetryPolicy()
+        self._retry = check_retry(retry) or RetryPolicy()
         self._clock: Clock = check_clock("clock", clock) or SystemClock()
         self._limiter = _check_rate_limiter(rate_limiter)  # DEFAULT: made on first use
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())

@@ -15,7 +15,7 @@ import attrs
 from ._checks import check_bool, check_int, check_seconds, is_int, is_number
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout", "check_retry"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 NEVER_RETRY_STATUSES: frozenset[int] = frozenset({400, 401, 403, 404})
@@ -165,3 +165,15 @@ class RetryPolicy:
         exponent = min(retry_number - 1, 62)
         ceiling = min(float(self.backoff_cap), self.backoff_base * 2.0**exponent)
         return ceiling * random if self.jitter else ceiling
+
+
+def check_retry(retry: object) -> RetryPolicy | None:
+    """
+    Validate `retry=`: a `RetryPolicy`, or `None` (the default of whoever asks).
+
+    Raises:
+        InvalidArgumentError: Naming the value, when it is anything else.
+    """
+    if retry is None or isinstance(retry, RetryPolicy):
+        return retry
+    raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
