@@ -8,9 +8,11 @@ Rules:
    runs (a transport, rate limiter or clock of the caller's that catches
    `asyncio.CancelledError`, or `asyncio.wait_for` before Python 3.12, which loses one that
    arrives together with the result) is cancelled again, in up to `STOP_ROUNDS` rounds.
-2. A round waits `ROUND_ITERATIONS` iterations of the event loop at most, never real time:
-   a task unwinding a cancellation ends within a few iterations, so a task still running
-   after all the rounds has swallowed every one of them.
+2. A round gives the tasks `STOP_GRACE` seconds of the event loop's time to end before it
+   cancels those still running again: a task's clean-up may await (a connection closed, a
+   reservation given back), and is not cut short; a task that ends at once ends the round
+   at once. So a task that swallows every cancellation is waited for
+   `STOP_ROUNDS * STOP_GRACE` seconds at most.
 3. Such a task is left running and returned, for the caller to report once and to stop
    doing anything of its own; it is kept referenced until it ends, so that it is not
    collected mid-await.
@@ -25,15 +27,16 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any, Final, TypeVar
 
-__all__ = ["ROUND_ITERATIONS", "STOP_ROUNDS", "stop_tasks"]
+__all__ = ["STOP_GRACE", "STOP_ROUNDS", "stop_tasks"]
 
 T = TypeVar("T")
 
 STOP_ROUNDS: Final = 10
 """Cancellations a task gets before it is taken as one that will not stop (rule 1)."""
 
-ROUND_ITERATIONS: Final = 10
-"""Loop iterations a cancelled task is given to end before it is cancelled again (rule 2)."""
+STOP_GRACE = 1.0
+"""Seconds a cancelled task is given to end before it is cancelled again (rule 2); read at
+each call, so that a test can set it to 0."""
 
 _LEFT_RUNNING: set[asyncio.Task[Any]] = set()
 
@@ -57,14 +60,11 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[T]]) -> set[asyncio.Task[T]]:
             break
         for task in running:
             task.cancel()
-        for _ in range(ROUND_ITERATIONS):
-            try:
-                await asyncio.sleep(0)
-            except asyncio.CancelledError:
-                interrupted = True  # raised once the tasks are stopped (rule 4)
-            running = {task for task in running if not task.done()}
-            if not running:
-                break
+        try:
+            await asyncio.wait(running, timeout=STOP_GRACE)
+        except asyncio.CancelledError:
+            interrupted = True  # raised once the tasks are stopped (rule 4)
+        running = {task for task in running if not task.done()}
     for task in given:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved, as gather(return_exceptions=True) would: no warning

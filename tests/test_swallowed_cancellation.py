@@ -22,6 +22,7 @@ from aelyst_async import (
     RateLimit,
     Response,
     Timeout,
+    _tasks,
     run_export,
 )
 from aelyst_async._instrument import contact_hash
@@ -37,6 +38,15 @@ pytestmark = pytest.mark.aelyst_server(token=TOKEN, dataset=Dataset(seed=5, cont
 
 LOOP_ITERATIONS = 2000
 """Loop iterations a test gives `aclose()` before calling it hung (it needs far fewer)."""
+
+
+@pytest.fixture(autouse=True)
+def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A cancelled task is cancelled again without waiting a second of real time for it: these
+    tests hold tasks that swallow every cancellation (the grace itself is tested below).
+    """
+    monkeypatch.setattr(_tasks, "STOP_GRACE", 0.0)
 
 
 class Hold:
@@ -283,4 +293,58 @@ async def test_an_export_ends_when_its_clock_swallows_the_progress_ticker_s_canc
         ended,
         progress.late_updates,
         export.result().snapshot.contacts_done,
+    )
+
+
+class CleaningLimiter:
+    """
+    A user's rate limiter that grants the first `free` requests and holds the others; a held
+    call cancelled gives its reservation back over several loop iterations (as a limiter
+    that tells a server does), then lets the cancellation go on.
+    """
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+        self.held: asyncio.Queue[None] = asyncio.Queue()
+        self.holds = 0
+        self.cleaned = 0
+
+    async def acquire(self, key: Hashable, *, timeout: float | None = None) -> None:
+        if self.free:
+            self.free -= 1
+            return
+        self.held.put_nowait(None)
+        self.holds += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            for _ in range(50):
+                await asyncio.sleep(0)
+            self.cleaned += 1
+            raise
+
+    def observe(self, key: Hashable, status: int, rate_limit: RateLimit) -> None:
+        pass
+
+
+async def test_a_clean_up_that_awaits_is_not_cut_short_nor_reported(
+    server: FakeAelystServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers whose cancelled calls await their clean-up get to finish it: no second
+    cancellation cuts it, and nothing is reported as swallowed."""
+    monkeypatch.setattr(_tasks, "STOP_GRACE", 60.0)  # never reached: the clean-ups end first
+    caplog.set_level(logging.WARNING, logger="aelyst_async")
+    limiter = CleaningLimiter(free=1)
+    async with client_of(server, rate_limiter=limiter) as client:
+        stream = client.messages.list_many(IDENTIFIERS, concurrency=3, limit=5)
+        await anext(stream)
+        for _ in range(2):
+            await limiter.held.get()
+        closed = await closes(stream)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert (True, True, limiter.holds, []) == (
+        closed,
+        limiter.holds >= 2,
+        limiter.cleaned,
+        warnings,
     )
