@@ -14,9 +14,10 @@ Rules:
 from __future__ import annotations
 
 import math
+import operator
 import os
 from pathlib import Path
-from typing import Any, Final, Literal, TypeGuard, overload
+from typing import Any, Final, Literal, SupportsIndex, TypeGuard, overload
 
 from ._exceptions import NO_SAFE_CURSOR, InvalidArgumentError
 
@@ -59,11 +60,13 @@ def is_number(value: object) -> TypeGuard[float]:
 
 
 def _range(low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return ""
     if high is None:
-        return f">= {low}"
+        return f" >= {low}"
     if low is None:
-        return f"<= {high}"
-    return f"from {low} to {high}"
+        return f" <= {high}"
+    return f" from {low} to {high}"
 
 
 @overload
@@ -84,18 +87,21 @@ def check_int(
 ) -> int | None:
     """
     Validate an integer from `low` to `high` (either bound may be open); `None` when `optional`.
+    An integer of another library (one with `__index__`, as numpy's) is taken as the `int` it is.
 
     Raises:
         InvalidArgumentError: Naming `name` and the value.
     """
     if value is None and optional:
         return None
+    if not isinstance(value, (int, bool)) and isinstance(value, SupportsIndex):
+        value = operator.index(value)  # an integer of another library's (numpy's int64)
     if (
         not is_int(value)
         or (low is not None and value < low)
         or (high is not None and value > high)
     ):
-        wanted = f"an integer {_range(low, high)}" + (", or None" if optional else "")
+        wanted = f"an integer{_range(low, high)}" + (", or None" if optional else "")
         raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
     return value
 
@@ -119,7 +125,7 @@ def check_number(
         or value < low
         or (high is not None and value > high)
     ):
-        raise InvalidArgumentError(f"{name} must be a number {_range(low, high)}, not {value!r}")
+        raise InvalidArgumentError(f"{name} must be a number{_range(low, high)}, not {value!r}")
     return float(value)
 
 
@@ -236,9 +242,12 @@ def check_path(name: str, value: object) -> Path:
     Raises:
         InvalidArgumentError: Naming `name` and the value.
     """
-    if isinstance(value, (str, os.PathLike)) and str(value):
-        return Path(value)
-    raise InvalidArgumentError(f"{name} must be a path (str or os.PathLike), not {value!r}")
+    path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if isinstance(path, str) and path:
+        return Path(path)
+    raise InvalidArgumentError(
+        f"{name} must be a path (a non-empty str, or an os.PathLike of one), not {value!r}"
+    )
 
 
 def check_methods(name: str, value: object, kind: str, methods: tuple[str, ...]) -> Any:

@@ -5,6 +5,7 @@ names the argument and shows the value (the rules of `aelyst_async._checks`).
 
 from __future__ import annotations
 
+import pathlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from aelyst_async import (
     RetryPolicy,
     TokenBucketLimiter,
 )
-from aelyst_async._checks import check_bool, check_methods, check_path, check_text
+from aelyst_async._checks import check_bool, check_int, check_methods, check_path, check_text
 from aelyst_async.redis import RedisRateLimiter
 from aelyst_async.testing import (
     Dataset,
@@ -132,7 +133,9 @@ WRONG: Any = "x"
             "RateLimitConfig.reset must be one of 'none', 'seconds', 'epoch'",
             id="reset",
         ),
-        pytest.param(lambda: Dataset(seed=WRONG), "seed must be an integer", id="seed"),
+        pytest.param(
+            lambda: Dataset(seed=WRONG), f"seed must be an integer, not {WRONG!r}", id="seed"
+        ),
         pytest.param(lambda: Dataset(messages=WRONG), "messages must be", id="messages"),
         pytest.param(lambda: Fault.status(600), "Fault.status code must be", id="status"),
         pytest.param(
@@ -192,6 +195,32 @@ def test_each_check_names_the_argument_and_shows_the_value(
         check(value)
 
 
+class PathOf:
+    """An `os.PathLike` of whatever `fspath` is given."""
+
+    def __init__(self, fspath: str | bytes) -> None:
+        self.fspath = fspath
+
+    def __fspath__(self) -> str | bytes:
+        return self.fspath
+
+
+def test_a_path_like_of_bytes_or_nothing_is_refused_by_name() -> None:
+    """`check_path` reads a path-like's path, not its repr: bytes or empty are refused."""
+    for value in (PathOf(b"out.jsonl"), PathOf("")):
+        with pytest.raises(InvalidArgumentError, match=r"^file must be a path"):
+            check_path("file", value)
+    assert pathlib.Path("a/b") == check_path("file", pathlib.PurePath("a/b"))
+
+
+def test_a_refused_fraction_leaves_the_plan_as_it_was() -> None:
+    """A `fraction()` refused for its seed changes nothing of the plan."""
+    plan = FaultPlan()
+    with pytest.raises(InvalidArgumentError, match=r"^seed must be an integer, not 'x'$"):
+        plan.fraction(1.0, [Fault.status(503)], seed="x")  # type: ignore[arg-type]
+    assert plan.decide("/v1/contact/id:1/message/list") is None
+
+
 @pytest.mark.parametrize(
     ("check", "value"),
     [
@@ -205,3 +234,21 @@ def test_each_check_returns_what_it_accepted(
 ) -> None:
     """Rule 3 of the checks: the value accepted comes back, for the caller to keep."""
     assert value == check(value)
+
+
+class Int64:
+    """An integer of another library's, as numpy's `int64` is to Python: it has `__index__`."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+def test_an_integer_of_another_library_is_taken_as_the_int_it_is() -> None:
+    """`limit=numpy.int64(20)` works as `limit=20`; out of range, it is still refused."""
+    checked = check_int("limit", Int64(20), low=1, high=50)
+    assert (20, int) == (checked, type(checked))
+    with pytest.raises(InvalidArgumentError, match=r"^limit must be an integer from 1 to 50"):
+        check_int("limit", Int64(99), low=1, high=50)

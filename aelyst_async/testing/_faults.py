@@ -390,8 +390,8 @@ class FaultPlan:
         choices = tuple(_check_fault("faults[]", fault) for fault in faults)
         if rate and not choices:
             raise InvalidArgumentError("fraction needs at least one fault to choose from")
-        self._rate, self._choices = float(rate), choices
-        self._seed = check_int("seed", seed)
+        checked_seed = check_int("seed", seed)
+        self._rate, self._choices, self._seed = float(rate), choices, checked_seed
         return self
 
     def clear(self) -> None:
