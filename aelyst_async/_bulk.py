@@ -62,6 +62,7 @@ from ._exceptions import (
 )
 from ._identifiers import Identifier, coerce_identifier
 from ._instrument import contact_hash
+from ._logs import LOGGER_NAME
 from ._models import Page
 from ._pagination import FetchPage, MessagePager
 from ._tasks import STOP_ROUNDS, stop_tasks
@@ -76,7 +77,7 @@ __all__ = [
     "PageResult",
 ]
 
-_LOGGER = logging.getLogger("aelyst_async")
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 DEAD_HOST_FAILURES = 5
 """Contacts failing in a row to connect at all, with no response between, that end a

@@ -346,11 +346,13 @@ class ExportJob:
                         else:  # rule 9: nothing to resume
                             self._checkpoint_path.unlink()
                 output.close()
-            if ticker is not None:
-                # After the files, as it awaits; bounded even when the clock's sleep swallows
-                # the cancellation (`_tasks`).
-                await stop_tasks([ticker])
-                if ticker.done() and not ticker.cancelled():
-                    ticker.result()  # the progress display's own error
-            if output is not None and progress is not None:
-                progress.close(self.snapshot())
+            try:
+                if ticker is not None:
+                    # After the files, as it awaits; bounded even when the clock's sleep
+                    # swallows the cancellation (`_tasks`).
+                    await stop_tasks([ticker])
+                    if ticker.done() and not ticker.cancelled():
+                        ticker.result()  # the progress display's own error
+            finally:  # even when the stop is cancelled: no live display is left behind
+                if output is not None and progress is not None:
+                    progress.close(self.snapshot())
