@@ -143,6 +143,20 @@ def cli(*args: str, server: FakeAelystServer, env: dict[str, str | None] | None 
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """
+    Ctrl-C, then what the process printed; one that outlives it by 30 s is killed and the
+    test fails (leaving the `Popen` block would otherwise wait for it forever).
+    """
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"{process.args!r} outlived SIGINT by 30 s")
+
+
 def truth(contacts: list[str]) -> collections.Counter[bytes]:
     """
     The lines an export of `contacts` must hold, keys sorted.
@@ -544,8 +558,7 @@ def test_an_export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes(
     env = environment(AELYST_TOKEN=TOKEN)
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as first:
         wait_for_messages(out, first)
-        first.send_signal(signal.SIGINT)
-        _, interrupted = first.communicate(timeout=30)
+        _, interrupted = interrupt(first)
     second = subprocess.run(
         [*command, "--resume"], env=env, capture_output=True, timeout=60, check=False
     )
@@ -762,8 +775,7 @@ def test_mock_server_prints_its_settings_and_serves_until_ctrl_c() -> None:
         banner = [server.stdout.readline() for _ in range(6)]
         url = banner[0].split()[4]
         run = aelyst("messages", "list", "id:2", "--base-url", url, "--token", "local-token")
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+        interrupt(server)
     assert (
         ["  token: local-token\n", "  rate limit: 7 requests/s per token\n", "  faults: none\n"],
         4,
@@ -781,9 +793,23 @@ def test_mock_server_states_its_faults() -> None:
     with subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None
         banner = [server.stdout.readline() for _ in range(5)]
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+        interrupt(server)
     assert "  faults: about 5% of requests, one of 500, 503, drop, cut_json\n" == banner[4]
+
+
+def test_mock_server_stops_cleanly_on_sigterm() -> None:
+    """SIGTERM (a job runner, `docker stop`) stops it as Ctrl-C does: exit status 0."""
+    command = [str(CONSOLE_SCRIPT), "mock-server", "--port", "0"]
+    with subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None
+        server.stdout.readline()  # the banner's first line: it listens
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+    assert 0 == server.returncode
 
 
 def test_mock_server_verbose_logs_each_request_without_the_identifier_or_token() -> None:
@@ -802,8 +828,7 @@ def test_mock_server_verbose_logs_each_request_without_the_identifier_or_token()
             "messages", "list", "email:abdc@gmail.com", "--limit", "50",
             "--base-url", url, "--token", "local-token",
         )  # fmt: skip
-        server.send_signal(signal.SIGINT)
-        _, logged = server.communicate(timeout=30)
+        _, logged = interrupt(server)
     served = [line for line in logged.splitlines() if " served GET " in line]
     expected = (
         f"served GET /v1/contact/{{identifier}}/message/list "

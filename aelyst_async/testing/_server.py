@@ -29,6 +29,7 @@ import contextlib
 import email.utils
 import logging
 import math
+import signal
 import urllib.parse
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -652,7 +653,7 @@ def run_server(
     **overrides: Any,
 ) -> None:
     """
-    Run the fake server in a new event loop until Ctrl-C.
+    Run the fake server in a new event loop until Ctrl-C (SIGINT) or SIGTERM.
 
     Args:
         host: The address to listen on.
@@ -662,4 +663,26 @@ def run_server(
         **overrides: Fields of `ServerOptions` to set (on top of `options`).
     """
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host, port, options, on_ready=on_ready, **overrides))
+        asyncio.run(_serve_until_stopped(host, port, options, on_ready=on_ready, **overrides))
+
+
+async def _serve_until_stopped(
+    host: str,
+    port: int,
+    options: ServerOptions | None,
+    *,
+    on_ready: Callable[[FakeAelystServer], None] | None,
+    **overrides: Any,
+) -> None:
+    """
+    `serve`, until SIGINT or SIGTERM. The event loop handles both, installed before the
+    server starts: a signal sent once `on_ready` has run always stops it.
+    """
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, main.cancel)  # not on Windows, nor off the main thread
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve(host, port, options, on_ready=on_ready, **overrides)
