@@ -17,8 +17,9 @@ import math
 import operator
 import os
 from pathlib import Path
-from typing import Any, Final, Literal, SupportsIndex, TypeGuard, overload
+from typing import Any, Final, Literal, SupportsIndex, TypeGuard, TypeVar, overload
 
+from ._clock import Clock, SystemClock
 from ._exceptions import NO_SAFE_CURSOR, InvalidArgumentError
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "check_clock",
     "check_concurrency",
     "check_cursor",
+    "check_instance",
     "check_int",
     "check_methods",
     "check_number",
@@ -38,6 +40,8 @@ __all__ = [
     "is_int",
     "is_number",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_CONCURRENCY: Final = 8
 """Contacts `list_many` and the export list at once, unless told otherwise."""
@@ -267,19 +271,54 @@ def check_methods(name: str, value: object, kind: str, methods: tuple[str, ...])
     *most, last = [f"{method}()" for method in methods]
     listed = f"{', '.join(most)} and {last}" if most else last
     noun = "methods" if most else "method"
-    article = "an" if kind[0] in "AEIOU" else "a"
     raise InvalidArgumentError(
-        f"{name} must have the {noun} {listed} of {article} {kind}, not {value!r}"
+        f"{name} must have the {noun} {listed} of {_a(kind)} {kind}, not {value!r}"
     )
 
 
-def check_clock(name: str, value: object) -> Any:
+def _a(kind: str) -> str:
+    """The article of a type's name: "an ExportOptions", "a Dataset"."""
+    return "an" if kind[0].lower() in "aeiou" else "a"
+
+
+@overload
+def check_instance(
+    name: str, value: object, cls: type[T], *, optional: Literal[False] = ..., kind: str = ...
+) -> T: ...
+@overload
+def check_instance(
+    name: str, value: object, cls: type[T], *, optional: bool, kind: str = ...
+) -> T | None: ...
+def check_instance(
+    name: str, value: object, cls: type[T], *, optional: bool = False, kind: str = ""
+) -> T | None:
     """
-    Validate a `Clock`, or `None` (the caller's default).
+    Validate a value of one of the SDK's types (or of a library's, e.g. an aiohttp session);
+    `None` when `optional`.
+
+    Args:
+        kind: The type as the message names it (default: the class's name).
+
+    Raises:
+        InvalidArgumentError: Naming `name`, the type and the value.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, cls):
+        return value
+    kind = kind or cls.__name__
+    wanted = f"{_a(kind)} {kind}" + (" or None" if optional else "")
+    raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_clock(name: str, value: object) -> Clock:
+    """
+    Validate a `Clock`; `None` is the system's clock (`SystemClock()`).
 
     Raises:
         InvalidArgumentError: Naming `name` and the value.
     """
     if value is None:
-        return None
-    return check_methods(name, value, "Clock", ("monotonic", "wall", "sleep"))
+        return SystemClock()
+    clock: Clock = check_methods(name, value, "Clock", ("monotonic", "wall", "sleep"))
+    return clock

@@ -43,7 +43,7 @@ from ._checks import (
     check_int,
     check_methods,
 )
-from ._clock import Clock, SystemClock
+from ._clock import Clock
 from ._config import RetryPolicy, Timeout, check_retry
 from ._decoding import decode_page
 from ._exceptions import AelystError, InvalidArgumentError, ResponseTooLargeError
@@ -284,7 +284,7 @@ class AelystClient:
         )
         self._timeout = Timeout.coerce(timeout)
         self._retry = check_retry(retry) or RetryPolicy()
-        self._clock: Clock = check_clock("clock", clock) or SystemClock()
+        self._clock: Clock = check_clock("clock", clock)
         self._limiter = _check_rate_limiter(rate_limiter)  # DEFAULT: made on first use
         self._limiter_key: Hashable = (LIST_MESSAGES_ROUTE, self._token.fingerprint())
         self._route = f"{self._base_url.path}{LIST_MESSAGES_PATH}"

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ._checks import check_bool, check_int, check_seconds, is_int, is_number
+from ._checks import check_bool, check_instance, check_int, check_seconds, is_int, is_number
 from ._exceptions import InvalidArgumentError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Timeout", "check_retry"]
@@ -174,6 +174,4 @@ def check_retry(retry: object) -> RetryPolicy | None:
     Raises:
         InvalidArgumentError: Naming the value, when it is anything else.
     """
-    if retry is None or isinstance(retry, RetryPolicy):
-        return retry
-    raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
+    return check_instance("retry", retry, RetryPolicy, optional=True)

@@ -77,7 +77,7 @@ from typing import Literal, Protocol
 import attrs
 
 from ._checks import check_clock, check_seconds
-from ._clock import Clock, SystemClock
+from ._clock import Clock
 from ._models import RateLimit
 
 __all__ = [
@@ -594,7 +594,7 @@ class TokenBucketLimiter:
         probe_timeout: float = 10.0,
     ) -> None:
         self.window = check_seconds("TokenBucketLimiter.window", window, positive=True)
-        self.clock: Clock = check_clock("TokenBucketLimiter.clock", clock) or SystemClock()
+        self.clock: Clock = check_clock("TokenBucketLimiter.clock", clock)
         self.default_retry_after = check_seconds(
             "TokenBucketLimiter.default_retry_after",
             window if default_retry_after is None else default_retry_after,

@@ -48,7 +48,7 @@ import attrs
 
 from . import _redis_scripts
 from ._checks import check_clock, check_methods, check_seconds, check_text
-from ._clock import Clock, SystemClock
+from ._clock import Clock
 from ._exceptions import InvalidArgumentError
 from ._limiter import (
     INCREASE_STEPS,
@@ -188,7 +188,7 @@ class RedisRateLimiter:
         self.key = check_text(f"{name}.key", key, optional=True)
         self.namespace = check_text(f"{name}.namespace", namespace)
         self.stats = RedisLimiterStats()
-        self.clock: Clock = check_clock(f"{name}.clock", clock) or SystemClock()
+        self.clock: Clock = check_clock(f"{name}.clock", clock)
         self._server_time = clock is None
         if isinstance(redis, str):
             try:

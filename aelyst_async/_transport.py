@@ -32,11 +32,11 @@ from collections.abc import Mapping
 import aiohttp
 import yarl
 
+from ._checks import check_instance
 from ._config import Timeout
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
-    InvalidArgumentError,
     ResponseTooLargeError,
 )
 from ._http import Response
@@ -144,11 +144,9 @@ class AiohttpTransport:
         proxy: yarl.URL | None = None,
         ssl: _ssl.SSLContext | bool = True,
     ) -> None:
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise InvalidArgumentError(
-                f"session must be an aiohttp.ClientSession or None, not {session!r}"
-            )
-        self._session = session
+        self._session = check_instance(
+            "session", session, aiohttp.ClientSession, optional=True, kind="aiohttp.ClientSession"
+        )
         self._owns_session = session is None
         self._max_bytes = max_response_bytes
         self._ssl = ssl

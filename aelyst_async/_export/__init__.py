@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .._checks import check_path
+from .._checks import check_instance, check_path
 from .._exceptions import ExportError, InvalidArgumentError
 from ._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from ._input import count_contacts, iter_contacts, read_lines_in_thread
@@ -152,7 +152,6 @@ async def run_export(
         raise InvalidArgumentError(
             f"contacts must be an iterable of lines (or an async one), not {contacts!r:.80}"
         )
-    if options is not None and not isinstance(options, ExportOptions):
-        raise InvalidArgumentError(f"options must be an ExportOptions or None, not {options!r}")
-    options = attrs.evolve(options or ExportOptions(), **changes)
+    given = check_instance("options", options, ExportOptions, optional=True)
+    options = attrs.evolve(given or ExportOptions(), **changes)
     return await ExportJob(client, contacts, check_path("out", out), options).run()

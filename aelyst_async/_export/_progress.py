@@ -9,7 +9,7 @@ from typing import Final, Protocol, TextIO
 import attrs
 
 from .._checks import check_clock, check_seconds
-from .._clock import Clock, SystemClock
+from .._clock import Clock
 
 __all__ = [
     "PLAIN_PROGRESS_EVERY",
@@ -152,7 +152,7 @@ class PlainProgress:
     ) -> None:
         self._stream = stream
         self._every = check_seconds("PlainProgress.every", every, positive=False)
-        self._clock: Clock = check_clock("PlainProgress.clock", clock) or SystemClock()
+        self._clock: Clock = check_clock("PlainProgress.clock", clock)
         self._prefix = prefix
         self._last: float | None = None
 

@@ -19,12 +19,12 @@ from .._checks import (
     check_bool,
     check_choice,
     check_clock,
+    check_instance,
     check_int,
     check_seconds,
     check_text,
 )
 from .._clock import Clock, SystemClock
-from .._exceptions import InvalidArgumentError
 from ._data import Dataset
 from ._faults import FaultPlan
 
@@ -114,16 +114,11 @@ class RateLimitConfig:
 
 
 def _fault_plan(value: FaultPlan | None) -> FaultPlan:
-    if value is None:
-        return FaultPlan()
-    if not isinstance(value, FaultPlan):
-        raise InvalidArgumentError(f"faults must be a FaultPlan or None, not {value!r}")
-    return value
+    return check_instance("faults", value, FaultPlan, optional=True) or FaultPlan()
 
 
 def _server_clock(value: Clock | None) -> Clock:
-    clock: Clock | None = check_clock("clock", value)
-    return SystemClock() if clock is None else clock
+    return check_clock("clock", value)
 
 
 def _check_token(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -135,13 +130,11 @@ def _check_base_url(instance: object, attribute: attrs.Attribute[Any], value: An
 
 
 def _check_dataset(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, Dataset):
-        raise InvalidArgumentError(f"dataset must be a Dataset, not {value!r}")
+    check_instance("dataset", value, Dataset)
 
 
 def _check_rate_limit(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not isinstance(value, RateLimitConfig):
-        raise InvalidArgumentError(f"rate_limit must be a RateLimitConfig or None, not {value!r}")
+    check_instance("rate_limit", value, RateLimitConfig, optional=True)
 
 
 def _check_cache_size(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
